@@ -37,36 +37,75 @@ fn expected_lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Documents whose `.hashes` (from epcis-event-hash-generator 1.9.3, a second opinion) carry a
+/// bug of that tool's JSON handling; `protocol/tests/event_hash_vectors.rs` pins each difference
+/// character by character. For these the CLI must print what the library computes.
+const KNOWN_1_9_3_DEVIATIONS: &[&str] = &[
+    "AggregationEvent_all_possible_fields.json",
+    "AssociationEvent_all_possible_fields.json",
+    "ObjectEvent_all_possible_fields.json",
+    "TransactionEvent_all_possible_fields.json",
+    "Namespaces_at_different_level.json",
+    "CurieString_document.json",
+];
+
+fn cli_hashes(doc: &Path) -> Vec<String> {
+    let output = provenance()
+        .args(["epcis", "hash"])
+        .arg(doc)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        doc.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn hash_prints_every_reference_event_hash_in_document_order() {
-    let mut checked = 0;
-    for (folder, ext) in [
-        ("epcis-event-hash", "jsonld"),
-        ("epcis-documents/valid", "json"),
-    ] {
-        for (doc, hashes) in hash_cases(folder, ext) {
-            let output = provenance()
-                .args(["epcis", "hash"])
-                .arg(&doc)
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "{}: {}",
-                doc.display(),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let stdout = String::from_utf8(output.stdout).unwrap();
-            assert_eq!(
-                stdout.lines().collect::<Vec<_>>(),
-                expected_lines(&hashes),
-                "{}",
-                doc.display()
-            );
-            checked += 1;
+    // The GS1 reference implementation's vectors: reproduced exactly, all of them.
+    let reference = hash_cases("epcis-event-hash", "jsonld");
+    assert_eq!(reference.len(), 11);
+    for (doc, hashes) in reference {
+        assert_eq!(
+            cli_hashes(&doc),
+            expected_lines(&hashes),
+            "{}",
+            doc.display()
+        );
+    }
+}
+
+#[test]
+fn hash_agrees_with_the_second_opinion_except_its_known_bugs() {
+    let mut exact = 0;
+    for (doc, hashes) in hash_cases("epcis-documents/valid", "json") {
+        let printed = cli_hashes(&doc);
+        let name = doc.file_name().unwrap().to_str().unwrap();
+        if KNOWN_1_9_3_DEVIATIONS.contains(&name) {
+            let value: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
+            let library: Vec<String> =
+                provenance_protocol::event_hash::document_event_hash_ids(&value)
+                    .unwrap()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            assert_eq!(printed, library, "{name}");
+            assert_eq!(printed.len(), expected_lines(&hashes).len(), "{name}");
+        } else {
+            assert_eq!(printed, expected_lines(&hashes), "{name}");
+            exact += 1;
         }
     }
-    assert!(checked >= 30, "only {checked} documents checked");
+    assert_eq!(exact, 10);
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub enum LedgerError {
 impl ValidatorSet {
     /// Builds a set, sorting by key and rejecting duplicates, zero power and oversized sets.
     pub fn new(mut validators: Vec<Validator>) -> Result<Self, LedgerError> {
-        validators.sort_by(|a, b| a.key.cmp(&b.key));
+        validators.sort_by_key(|v| v.key);
         let set = ValidatorSet { validators };
         set.check()?;
         Ok(set)
@@ -359,7 +359,7 @@ impl FinalityCertificate {
         signatures: Vec<CommitSignature>,
     ) -> Self {
         let mut signatures = signatures;
-        signatures.sort_by(|a, b| a.validator.cmp(&b.validator));
+        signatures.sort_by_key(|s| s.validator);
         FinalityCertificate {
             height: header.height,
             round,

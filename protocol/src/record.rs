@@ -339,3 +339,120 @@ impl<'de> Deserialize<'de> for SignedEvent {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const CHAIN: &str = "record-test";
+
+    fn event() -> serde_json::Value {
+        json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                         {"ex": "https://ns.example.com/epcis/"}],
+            "type": "ObjectEvent",
+            "eventTime": "2025-03-01T08:30:00.000Z",
+            "eventTimeZoneOffset": "+00:00",
+            "recordTime": "2025-03-01T08:31:00.000Z",
+            "epcList": ["urn:epc:id:sgtin:0614141.107346.2017"],
+            "action": "OBSERVE",
+            "bizStep": "inspecting",
+            "ex:note": "weighed 1.50 kg"
+        })
+    }
+
+    fn signed() -> SignedEvent {
+        SignedEvent::sign(&SigningKey::from_seed([3; 32]), CHAIN, 1, &event()).unwrap()
+    }
+
+    #[test]
+    fn signed_event_verifies_and_round_trips_as_cbor_and_json() {
+        let record = signed();
+        let verified = record.verify(CHAIN).unwrap();
+        assert_eq!(verified.record, record);
+        let bytes = record.to_canonical_bytes();
+        assert_eq!(
+            SignedEvent::from_canonical_bytes(&bytes, MAX_SIGNED_EVENT_BYTES).unwrap(),
+            record
+        );
+        let json = serde_json::to_string_pretty(&record).unwrap();
+        let back: SignedEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
+        back.verify(CHAIN).unwrap();
+    }
+
+    #[test]
+    fn wrong_chain_is_refused_before_anything_expensive() {
+        let err = signed().verify("other-chain").unwrap_err();
+        assert!(matches!(err, RecordError::WrongChain { .. }), "{err}");
+    }
+
+    #[test]
+    fn fields_outside_the_cbv_hash_are_still_signed() {
+        // recordTime is not part of the CBV Event Hash ID, but a consumer is shown it.
+        let mut record = signed();
+        let mut value = record.event_json().unwrap();
+        value["recordTime"] = json!("2030-01-01T00:00:00.000Z");
+        record.event = codec::canonical_json(&value).unwrap();
+        let err = record.verify(CHAIN).unwrap_err();
+        assert!(
+            matches!(err, RecordError::ContentHashMismatch { .. }),
+            "{err}"
+        );
+        // Fixing up the content hash still leaves the signature broken.
+        record.content_hash = codec::domain_hash(HashDomain::EventContent, record.event.as_bytes());
+        let err = record.verify(CHAIN).unwrap_err();
+        assert!(matches!(err, RecordError::BadSignature { .. }), "{err}");
+    }
+
+    #[test]
+    fn claimed_event_hash_id_must_match_the_event() {
+        let mut record = signed();
+        record.event_hash_id = EventHashId::from_bytes([0; 32]);
+        let err = record.verify(CHAIN).unwrap_err();
+        assert!(
+            matches!(err, RecordError::EventHashMismatch { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn non_canonical_or_invalid_events_are_refused() {
+        let mut record = signed();
+        record.event = record.event.replacen('{', "{ ", 1);
+        assert!(matches!(
+            record.verify(CHAIN),
+            Err(RecordError::EventEncoding(_))
+        ));
+        let mut bad = event();
+        bad["action"] = json!("SHIP");
+        let err = SignedEvent::sign(&SigningKey::from_seed([3; 32]), CHAIN, 1, &bad).unwrap_err();
+        assert!(err.to_string().contains("action"), "{err}");
+        let huge = json!({"type": "ObjectEvent", "x": "a".repeat(MAX_EVENT_JSON_BYTES)});
+        assert!(matches!(
+            SignedEvent::sign(&SigningKey::from_seed([3; 32]), CHAIN, 1, &huge),
+            Err(RecordError::EventTooLarge { .. })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any change to the stored bytes is either refused by the strict decoder or by
+        /// verification: no mutation yields another valid record.
+        #[test]
+        fn any_byte_flip_breaks_decoding_or_verification(
+            pos in any::<prop::sample::Index>(), xor in 1u8..=255
+        ) {
+            let record = signed();
+            let mut bytes = record.to_canonical_bytes();
+            let i = pos.index(bytes.len());
+            bytes[i] ^= xor;
+            if let Ok(mutated) = SignedEvent::from_canonical_bytes(&bytes, MAX_SIGNED_EVENT_BYTES) {
+                prop_assert!(mutated.verify(CHAIN).is_err() || mutated == record);
+            }
+        }
+    }
+}

@@ -137,7 +137,9 @@ fn check(document_file: &str, differences: &[Difference]) {
             assert_eq!(
                 as_written_by_1_9_3.matches(difference.ours).count(),
                 1,
-                "{stem} event {index}: {difference:?} should occur once in {as_written_by_1_9_3}"
+                "{stem} event {index}: the text 1.9.3 writes differently ({:?}) should occur once: {:?} in {as_written_by_1_9_3}",
+                difference.defect,
+                difference.ours,
             );
             as_written_by_1_9_3 =
                 as_written_by_1_9_3.replace(difference.ours, difference.reference);

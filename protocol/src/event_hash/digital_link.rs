@@ -160,10 +160,10 @@ fn drop_cpv(link: &mut String) {
     }
     if rest.bytes().all(is_dl_char) {
         link.truncate(start);
-    } else if rest.bytes().all(|b| b == b'/' || is_dl_char(b)) {
-        if let Some(slash) = rest.find('/') {
-            *link = format!("{}{}", &link[..start], &rest[slash..]);
-        }
+    } else if rest.bytes().all(|b| b == b'/' || is_dl_char(b))
+        && let Some(slash) = rest.find('/')
+    {
+        *link = format!("{}{}", &link[..start], &rest[slash..]);
     }
 }
 

@@ -162,10 +162,10 @@ impl MemoryState {
                     self.sequences.insert(signer, sequence);
                 }
                 StateChange::Epc { epc, state } => {
-                    if let Some(old_parent) = self.epcs.get(&epc).and_then(|s| s.parent.clone()) {
-                        if let Some(set) = self.children.get_mut(&old_parent) {
-                            set.remove(&epc);
-                        }
+                    if let Some(old_parent) = self.epcs.get(&epc).and_then(|s| s.parent.clone())
+                        && let Some(set) = self.children.get_mut(&old_parent)
+                    {
+                        set.remove(&epc);
                     }
                     if let Some(parent) = &state.parent {
                         self.children
