@@ -26,7 +26,8 @@ mod state;
 pub use facts::{CustodyStep, EventFacts};
 pub use identity::{Identity, resolve_identifier};
 pub use state::{
-    EpcKey, EpcState, EpcStatus, LedgerView, MemoryState, Overlay, ParticipantRecord, StateChange,
+    EpcKey, EpcState, EpcStatus, LedgerView, MemoryState, Overlay, ParticipantRecord,
+    PendingChanges, StateChange,
 };
 
 use crate::crypto::PublicKey;

@@ -227,11 +227,15 @@ impl LedgerView for MemoryState {
     }
 }
 
-/// Pending changes layered over a base view, so the events of one block are checked against the
-/// state their predecessors in the block produce, with nothing written until the block commits.
-#[derive(Debug)]
-pub struct Overlay<'a, V: LedgerView + ?Sized> {
-    base: &'a V,
+/// State changes accepted but not yet committed, owned, in order. Layered over a committed view
+/// by [`Overlay`]: the events of a block being built, or the mempool's accepted events, are
+/// checked against the state their predecessors produce with nothing written until commit.
+///
+/// When a prefix of the pending events is committed, the overlay stays correct as it is: its
+/// entries hold the latest value after *all* pending events, which is also the latest value after
+/// "committed prefix + remaining events".
+#[derive(Debug, Clone, Default)]
+pub struct PendingChanges {
     sequences: BTreeMap<PublicKey, u64>,
     epcs: BTreeMap<EpcKey, EpcState>,
     events: BTreeMap<EventHashId, PublicKey>,
@@ -239,20 +243,8 @@ pub struct Overlay<'a, V: LedgerView + ?Sized> {
     changes: Vec<StateChange>,
 }
 
-impl<'a, V: LedgerView + ?Sized> Overlay<'a, V> {
-    /// An empty overlay over `base`.
-    pub fn new(base: &'a V) -> Self {
-        Overlay {
-            base,
-            sequences: BTreeMap::new(),
-            epcs: BTreeMap::new(),
-            events: BTreeMap::new(),
-            errors_declared: BTreeSet::new(),
-            changes: Vec::new(),
-        }
-    }
-
-    /// Records `changes` (already checked by the rules) in the overlay.
+impl PendingChanges {
+    /// Records `changes` (already checked by the rules).
     pub fn apply(&mut self, changes: Vec<StateChange>) {
         for change in &changes {
             match change {
@@ -274,14 +266,33 @@ impl<'a, V: LedgerView + ?Sized> Overlay<'a, V> {
         self.changes.extend(changes);
     }
 
-    /// All changes recorded so far, in order: what the block will commit.
+    /// All changes recorded so far, in order.
+    pub fn changes(&self) -> &[StateChange] {
+        &self.changes
+    }
+
+    /// All changes recorded so far, in order: what a block commits.
     pub fn into_changes(self) -> Vec<StateChange> {
         self.changes
     }
 
-    /// The changes recorded so far.
-    pub fn changes(&self) -> &[StateChange] {
-        &self.changes
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// A committed view with pending changes on top.
+#[derive(Debug, Clone, Copy)]
+pub struct Overlay<'a, V: LedgerView + ?Sized> {
+    base: &'a V,
+    pending: &'a PendingChanges,
+}
+
+impl<'a, V: LedgerView + ?Sized> Overlay<'a, V> {
+    /// `pending` layered over `base`.
+    pub fn new(base: &'a V, pending: &'a PendingChanges) -> Self {
+        Overlay { base, pending }
     }
 }
 
@@ -296,26 +307,32 @@ impl<V: LedgerView + ?Sized> LedgerView for Overlay<'_, V> {
         self.base.prefix_owner(digits)
     }
     fn last_sequence(&self, signer: &PublicKey) -> u64 {
-        self.sequences
+        self.pending
+            .sequences
             .get(signer)
             .copied()
             .unwrap_or_else(|| self.base.last_sequence(signer))
     }
     fn epc(&self, epc: &EpcKey) -> Option<EpcState> {
-        self.epcs.get(epc).cloned().or_else(|| self.base.epc(epc))
+        self.pending
+            .epcs
+            .get(epc)
+            .cloned()
+            .or_else(|| self.base.epc(epc))
     }
     fn children(&self, parent: &EpcKey) -> Vec<EpcKey> {
         let mut result: BTreeSet<EpcKey> = self
             .base
             .children(parent)
             .into_iter()
-            .filter(|child| match self.epcs.get(child) {
+            .filter(|child| match self.pending.epcs.get(child) {
                 Some(state) => state.parent.as_ref() == Some(parent),
                 None => true,
             })
             .collect();
         result.extend(
-            self.epcs
+            self.pending
+                .epcs
                 .iter()
                 .filter(|(_, state)| state.parent.as_ref() == Some(parent))
                 .map(|(epc, _)| epc.clone()),
@@ -323,12 +340,13 @@ impl<V: LedgerView + ?Sized> LedgerView for Overlay<'_, V> {
         result.into_iter().collect()
     }
     fn event_signer(&self, id: &EventHashId) -> Option<PublicKey> {
-        self.events
+        self.pending
+            .events
             .get(id)
             .copied()
             .or_else(|| self.base.event_signer(id))
     }
     fn error_declared(&self, id: &EventHashId) -> bool {
-        self.errors_declared.contains(id) || self.base.error_declared(id)
+        self.pending.errors_declared.contains(id) || self.base.error_declared(id)
     }
 }

@@ -492,7 +492,7 @@ fn an_overlay_applies_a_block_in_order_without_touching_the_base() {
         block_time_ms: T0 + 3_600_000,
         max_clock_skew_ms: 0,
     };
-    let mut overlay = Overlay::new(&w.state);
+    let mut pending = PendingChanges::default();
     for (i, record) in records.iter().enumerate() {
         // Sequence numbers were all signed as 1 by `sign`; re-sign in block order.
         let record = SignedEvent::sign(
@@ -502,9 +502,11 @@ fn an_overlay_applies_a_block_in_order_without_touching_the_base() {
             &record.event_json().unwrap(),
         )
         .unwrap();
+        let overlay = Overlay::new(&w.state, &pending);
         let changes = check_event(&overlay, &record.verify(CHAIN).unwrap(), &ctx).unwrap();
-        overlay.apply(changes);
+        pending.apply(changes);
     }
+    let overlay = Overlay::new(&w.state, &pending);
     let pallet = resolve_identifier(PALLET).unwrap().key;
     assert_eq!(overlay.children(&pallet).len(), 2);
     assert_eq!(
@@ -512,8 +514,7 @@ fn an_overlay_applies_a_block_in_order_without_touching_the_base() {
         Some("Hauler")
     );
     assert!(w.state.epc(&pallet).is_none(), "base untouched");
-    let changes = overlay.into_changes();
-    w.state.apply(changes);
+    w.state.apply(pending.into_changes());
     assert_eq!(w.state.children(&pallet).len(), 2);
     assert_eq!(w.state.last_sequence(&w.keys["Roaster"].public_key()), 3);
 }
