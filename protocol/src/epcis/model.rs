@@ -533,9 +533,6 @@ macro_rules! on_event {
     };
 }
 
-const NO_STRINGS: &[String] = &[];
-const NO_QUANTITIES: &[QuantityElement] = &[];
-
 fn list<T>(value: &Option<Vec<T>>) -> &[T] {
     value.as_deref().unwrap_or_default()
 }
@@ -641,13 +638,34 @@ impl EpcisEvent {
         on_event!(self, e => e.biz_location.as_ref().map(|r| r.id.as_str()))
     }
 
+    /// The instance-level list (EPCs) and the class-level list (quantities) of the objects an
+    /// event names in `role`: EPCIS pairs each EPC list with a quantity list, and each event
+    /// type carries its own pairs (`Parent`, and a pair an event type lacks, give empty lists).
+    fn object_lists(&self, role: EpcRole) -> (&[String], &[QuantityElement]) {
+        match (self, role) {
+            (EpcisEvent::Object(e), EpcRole::Epc) => (list(&e.epc_list), list(&e.quantity_list)),
+            (EpcisEvent::Transaction(e), EpcRole::Epc) => {
+                (list(&e.epc_list), list(&e.quantity_list))
+            }
+            (EpcisEvent::Aggregation(e), EpcRole::Child) => {
+                (list(&e.child_epcs), list(&e.child_quantity_list))
+            }
+            (EpcisEvent::Association(e), EpcRole::Child) => {
+                (list(&e.child_epcs), list(&e.child_quantity_list))
+            }
+            (EpcisEvent::Transformation(e), EpcRole::Input) => {
+                (list(&e.input_epc_list), list(&e.input_quantity_list))
+            }
+            (EpcisEvent::Transformation(e), EpcRole::Output) => {
+                (list(&e.output_epc_list), list(&e.output_quantity_list))
+            }
+            _ => (&[], &[]),
+        }
+    }
+
     /// `epcList` (Object and Transaction events; empty otherwise).
     pub fn epc_list(&self) -> &[String] {
-        match self {
-            EpcisEvent::Object(e) => list(&e.epc_list),
-            EpcisEvent::Transaction(e) => list(&e.epc_list),
-            _ => NO_STRINGS,
-        }
+        self.object_lists(EpcRole::Epc).0
     }
 
     /// `parentID` (Aggregation, Transaction and Association events).
@@ -662,27 +680,17 @@ impl EpcisEvent {
 
     /// `childEPCs` (Aggregation and Association events; empty otherwise).
     pub fn child_epcs(&self) -> &[String] {
-        match self {
-            EpcisEvent::Aggregation(e) => list(&e.child_epcs),
-            EpcisEvent::Association(e) => list(&e.child_epcs),
-            _ => NO_STRINGS,
-        }
+        self.object_lists(EpcRole::Child).0
     }
 
     /// `inputEPCList` (Transformation events; empty otherwise).
     pub fn input_epcs(&self) -> &[String] {
-        match self {
-            EpcisEvent::Transformation(e) => list(&e.input_epc_list),
-            _ => NO_STRINGS,
-        }
+        self.object_lists(EpcRole::Input).0
     }
 
     /// `outputEPCList` (Transformation events; empty otherwise).
     pub fn output_epcs(&self) -> &[String] {
-        match self {
-            EpcisEvent::Transformation(e) => list(&e.output_epc_list),
-            _ => NO_STRINGS,
-        }
+        self.object_lists(EpcRole::Output).0
     }
 
     /// Every instance-level identifier of the event with its role, in field order.
@@ -701,36 +709,22 @@ impl EpcisEvent {
 
     /// `quantityList` (Object and Transaction events; empty otherwise).
     pub fn quantity_list(&self) -> &[QuantityElement] {
-        match self {
-            EpcisEvent::Object(e) => list(&e.quantity_list),
-            EpcisEvent::Transaction(e) => list(&e.quantity_list),
-            _ => NO_QUANTITIES,
-        }
+        self.object_lists(EpcRole::Epc).1
     }
 
     /// `childQuantityList` (Aggregation and Association events; empty otherwise).
     pub fn child_quantity_list(&self) -> &[QuantityElement] {
-        match self {
-            EpcisEvent::Aggregation(e) => list(&e.child_quantity_list),
-            EpcisEvent::Association(e) => list(&e.child_quantity_list),
-            _ => NO_QUANTITIES,
-        }
+        self.object_lists(EpcRole::Child).1
     }
 
     /// `inputQuantityList` (Transformation events; empty otherwise).
     pub fn input_quantity_list(&self) -> &[QuantityElement] {
-        match self {
-            EpcisEvent::Transformation(e) => list(&e.input_quantity_list),
-            _ => NO_QUANTITIES,
-        }
+        self.object_lists(EpcRole::Input).1
     }
 
     /// `outputQuantityList` (Transformation events; empty otherwise).
     pub fn output_quantity_list(&self) -> &[QuantityElement] {
-        match self {
-            EpcisEvent::Transformation(e) => list(&e.output_quantity_list),
-            _ => NO_QUANTITIES,
-        }
+        self.object_lists(EpcRole::Output).1
     }
 
     /// Every quantity element of the event, whatever list it is in, in field order.

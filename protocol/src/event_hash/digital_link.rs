@@ -8,8 +8,16 @@
 //! is dropped when a serial is present). Anything that does not come out as one of the canonical
 //! shapes listed in [`is_constrained_canonical`] is left exactly as written.
 //!
-//! This is a private, minimal converter for the hash only; the lead may later route it through
-//! `crate::gs1` once that module offers the same constrained-canonical form.
+//! EPC URIs are converted by [`epc_urn`], through `crate::gs1`. Digital Link URIs are *not*
+//! parsed with [`crate::gs1::DigitalLink`], on purpose: the reference implementation rewrites
+//! them as text (short names replaced, re-rooted on the first primary-key AI found, GTIN padded,
+//! then the result matched against the shapes below) and never checks a check digit, so to hash
+//! like it we must do the same. `gs1` validates instead, and would change the hash of, among
+//! others: keys with a wrong check digit (`https://id.example.com/8003/030013450007718765` in
+//! the openepcis vectors), GRAIs without the filler `0`, short names (`/gtin/…/ser/…`, which
+//! `gs1` does not read), `/254/0` (which `gs1` drops), values the reference leaves as written
+//! because they are percent-encoded, and URIs on hosts or paths `gs1` rejects. The tables below
+//! are the reference's, frozen: taking them from `gs1` would let a new `gs1` key change hashes.
 
 use super::epc_urn;
 
@@ -324,6 +332,36 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
+            assert_eq!(
+                canonical_gs1_uri(input).as_deref(),
+                Some(expected),
+                "{input}"
+            );
+        }
+    }
+
+    /// Inputs `crate::gs1::DigitalLink` rejects or rewrites, canonicalised as the reference does.
+    #[test]
+    fn follows_the_reference_where_gs1_differs() {
+        let cases = [
+            // Wrong check digit (6, not 1), from the openepcis test documents.
+            (
+                "https://id.example.com/8003/030013450007718765",
+                "https://id.gs1.org/8003/030013450007718765",
+            ),
+            // GRAI without the filler digit 0.
+            (
+                "https://example.com/8003/14012345555559987",
+                "https://id.gs1.org/8003/14012345555559987",
+            ),
+            // GLN extension 0 is kept.
+            (
+                "https://example.com/414/4012345000016/254/0",
+                "https://id.gs1.org/414/4012345000016/254/0",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert!(crate::gs1::parse_any_epc(input).map(|n| n.index_key()) != Ok(expected.into()));
             assert_eq!(
                 canonical_gs1_uri(input).as_deref(),
                 Some(expected),

@@ -1,180 +1,224 @@
 //! EPC URIs (GS1 Tag Data Standard: `urn:epc:id:…`, `urn:epc:class:lgtin:…`, `urn:epc:idpat:…`)
-//! to constrained canonical GS1 Digital Link URIs, for the Event Hash ID only.
+//! to the constrained canonical GS1 Digital Link URIs of the pre-hash string.
 //!
-//! Covers the schemes the reference implementation converts. The GS1 Company Prefix (6-12 digits)
-//! and the reference that completes it are re-joined into the GS1 key, the check digit is computed,
-//! and serial-like components keep their EPC percent-escapes while `! ( ) * + , :` are
-//! percent-encoded as Digital Link requires. Anything else (other schemes, wrong lengths,
-//! characters outside the EPC alphabets) is `None` and the value is hashed as written.
+//! Validation and GS1 key construction (company prefix and reference re-joined, check digit
+//! computed) are [`crate::gs1`]'s: each URI is checked with [`Epc::from_parts`] and its key taken
+//! from [`Epc::to_digital_link`]. This module only holds what the Event Hash needs beyond that,
+//! because the pre-hash string must match the reference implementation byte for byte:
 //!
-//! Private and minimal on purpose: the lead may later route this through `crate::gs1`.
+//! * **Text as written** ([`Component`]): the reference copies serials, lots, extensions and asset
+//!   references into the Digital Link as written, keeping their escapes (hex case included) and
+//!   percent-encoding only `! ( ) * + , :`, where `gs1` would re-encode the decoded value. It also
+//!   accepts an escape of *any* character of the component's character set (`%41` for `A`),
+//!   which `gs1` rejects because the TDS writes such characters literally.
+//! * **Exact spelling**: the reference matches the lower-case prefixes only; `gs1` also accepts
+//!   `URN:EPC:ID:SGTIN:…`.
+//! * **GDTI serials** of 0-19 characters (1-20 with a 12-digit company prefix) where the GS1 format
+//!   has 1-17: the reference counts the dot before the serial into it.
+//! * **Schemes `gs1` does not model**: ITIP (`urn:epc:id:itip`) and the `urn:epc:idpat:` patterns
+//!   other than SGTIN (UPUI, GRAI, GDTI, SGCN, CPI, ITIP). Of the SGTIN patterns only `P.I.*`
+//!   converts, as in the reference (`gs1` also reads `P.I.S`, `P.*.*` and `*.*.*`).
+//!
+//! Anything else (other schemes, wrong lengths, characters outside the EPC alphabets) is `None`
+//! and the value is hashed as written. The tests below pin the output for every scheme and each
+//! difference above, so a change in `gs1` that would move an Event Hash ID fails here first.
 
-const ROOT: &str = "https://id.gs1.org/";
+use crate::gs1::{DigitalLink, Epc, EpcScheme, GS1_RESOLVER, KeyQualifier, PrimaryKey};
 
 /// The Digital Link form of an EPC URI, or `None` if `uri` is not one this module converts.
 pub(super) fn to_digital_link(uri: &str) -> Option<String> {
-    if let Some(rest) = uri.strip_prefix("urn:epc:id:") {
-        let (scheme, body) = rest.split_once(':')?;
-        return instance(scheme, body);
-    }
-    if let Some(body) = uri.strip_prefix("urn:epc:class:lgtin:") {
-        let [gcp, item, lot] = split::<3>(body)?;
-        let gtin = gtin(gcp, item)?;
-        units(lot, Alphabet::Ai82, 1, 20)?;
-        return Some(format!("{ROOT}01/{gtin}/10/{}", encode(lot)));
-    }
-    if let Some(rest) = uri.strip_prefix("urn:epc:idpat:") {
-        let (scheme, body) = rest.split_once(':')?;
-        return pattern(scheme, body);
-    }
-    None
-}
-
-/// `urn:epc:id:{scheme}:{body}` (a single instance).
-fn instance(scheme: &str, body: &str) -> Option<String> {
-    let link = match scheme {
-        "sgtin" => {
-            let [gcp, item, serial] = split::<3>(body)?;
-            units(serial, Alphabet::Ai82, 1, 20)?;
-            format!("01/{}/21/{}", gtin(gcp, item)?, encode(serial))
+    let rest = uri.strip_prefix("urn:epc:")?;
+    let (kind, rest) = rest.split_once(':')?;
+    let (scheme, body) = rest.split_once(':')?;
+    let path = match (kind, scheme) {
+        ("id", "itip") => itip(body, Itip::Instance)?,
+        ("idpat", "itip") => itip(body, Itip::Pattern)?,
+        ("idpat", _) => pattern(scheme, body)?,
+        _ => {
+            // Case-sensitive on purpose: see the module docs.
+            let prefix = format!("urn:epc:{kind}:{scheme}");
+            let scheme = EpcScheme::ALL
+                .into_iter()
+                .find(|known| known.urn_prefix() == prefix)?;
+            instance(scheme, body)?
         }
-        "sscc" => {
-            let [gcp, serial_reference] = split::<2>(body)?;
-            key_digits(gcp, serial_reference, 17)?;
-            let (extension, serial) = serial_reference.split_at(1);
-            format!(
-                "00/{}",
-                with_check_digit(&format!("{extension}{gcp}{serial}"))
-            )
-        }
-        "sgln" => {
-            let [gcp, location, extension] = split::<3>(body)?;
-            key_digits(gcp, location, 12)?;
-            units(extension, Alphabet::Ai82, 1, 20)?;
-            let gln = with_check_digit(&format!("{gcp}{location}"));
-            match extension {
-                "0" => format!("414/{gln}"),
-                _ => format!("414/{gln}/254/{}", encode(extension)),
-            }
-        }
-        "grai" => {
-            let [gcp, asset_type, serial] = split::<3>(body)?;
-            key_digits(gcp, asset_type, 12)?;
-            units(serial, Alphabet::Ai82, 1, 16)?;
-            let grai = with_check_digit(&format!("0{gcp}{asset_type}"));
-            format!("8003/{grai}{}", encode(serial))
-        }
-        "giai" => {
-            let [gcp, asset] = split::<2>(body)?;
-            company_prefix(gcp)?;
-            units(asset, Alphabet::Ai82, 1, 30 - gcp.len())?;
-            format!("8004/{gcp}{}", encode(asset))
-        }
-        "gsrn" | "gsrnp" => {
-            let [gcp, service] = split::<2>(body)?;
-            key_digits(gcp, service, 17)?;
-            let ai = if scheme == "gsrn" { "8018" } else { "8017" };
-            format!("{ai}/{}", with_check_digit(&format!("{gcp}{service}")))
-        }
-        "gdti" => {
-            let [gcp, document_type, serial] = split::<3>(body)?;
-            key_digits(gcp, document_type, 12)?;
-            // The reference counts the separating dot into the 20 characters unless the company
-            // prefix has 12 digits; we keep its limits so both accept the same URIs.
-            let (min, max) = if gcp.len() == 12 { (1, 20) } else { (0, 19) };
-            units(serial, Alphabet::Ai82, min, max)?;
-            let gdti = with_check_digit(&format!("{gcp}{document_type}"));
-            format!("253/{gdti}{}", encode(serial))
-        }
-        "cpi" => {
-            let [gcp, part, serial] = split::<3>(body)?;
-            company_prefix(gcp)?;
-            units(part, Alphabet::Cpi, 1, 30 - gcp.len())?;
-            digits_between(serial, 1, 12)?;
-            format!("8010/{gcp}{part}/8011/{serial}")
-        }
-        "sgcn" => {
-            let [gcp, coupon, serial] = split::<3>(body)?;
-            key_digits(gcp, coupon, 12)?;
-            digits_between(serial, 1, 12)?;
-            format!(
-                "255/{}{serial}",
-                with_check_digit(&format!("{gcp}{coupon}"))
-            )
-        }
-        "ginc" => {
-            let [gcp, consignment] = split::<2>(body)?;
-            company_prefix(gcp)?;
-            units(consignment, Alphabet::Ai82, 1, 30 - gcp.len())?;
-            format!("401/{gcp}{}", encode(consignment))
-        }
-        "gsin" => {
-            let [gcp, shipper] = split::<2>(body)?;
-            key_digits(gcp, shipper, 16)?;
-            format!("402/{}", with_check_digit(&format!("{gcp}{shipper}")))
-        }
-        "itip" => {
-            let [gcp, item, piece, total, serial] = split::<5>(body)?;
-            digits_between(piece, 2, 2)?;
-            digits_between(total, 2, 2)?;
-            units(serial, Alphabet::Ai82, 1, 20)?;
-            let gtin = gtin(gcp, item)?;
-            format!("8006/{gtin}{piece}{total}/21/{}", encode(serial))
-        }
-        "upui" => {
-            let [gcp, item, serial] = split::<3>(body)?;
-            units(serial, Alphabet::Ai82, 1, 28)?;
-            format!("01/{}/235/{}", gtin(gcp, item)?, encode(serial))
-        }
-        "pgln" => {
-            let [gcp, party] = split::<2>(body)?;
-            key_digits(gcp, party, 12)?;
-            format!("417/{}", with_check_digit(&format!("{gcp}{party}")))
-        }
-        _ => return None,
     };
-    Some(format!("{ROOT}{link}"))
+    Some(format!("{GS1_RESOLVER}/{path}"))
 }
 
-/// `urn:epc:idpat:{scheme}:{body}` where the serial (or everything after the class) is `*`.
-fn pattern(scheme: &str, body: &str) -> Option<String> {
-    let link = match scheme {
-        "sgtin" | "upui" => {
-            let [gcp, item, star] = split::<3>(body)?;
-            wildcard(star)?;
-            format!("01/{}", gtin(gcp, item)?)
+/// `urn:epc:id:{scheme}:{body}` (a single instance) or `urn:epc:class:lgtin:{body}`, as the
+/// Digital Link path after the domain.
+fn instance(scheme: EpcScheme, body: &str) -> Option<String> {
+    use EpcScheme as S;
+    Some(match scheme {
+        S::Sgtin | S::Lgtin | S::Upui | S::Sgln => {
+            let [prefix, reference, last] = split::<3>(body)?;
+            let last = Component::read(last)?;
+            let link = gs1_link(scheme, prefix, reference, Some(&last.value))?;
+            let key = key_path(&link);
+            let qualifier = match scheme {
+                S::Sgtin => KeyQualifier::Serial,
+                S::Lgtin => KeyQualifier::Lot,
+                S::Upui => KeyQualifier::Tpx,
+                // TDS: extension `0` means "no extension"; compared as written, like the reference.
+                _ if last.written == "0" => return Some(key),
+                _ => KeyQualifier::GlnExtension,
+            };
+            format!("{key}/{}/{}", qualifier.ai(), last.to_link_text())
         }
-        "grai" | "gdti" | "sgcn" => {
-            let [gcp, reference, star] = split::<3>(body)?;
-            key_digits(gcp, reference, 12)?;
-            // For a 12-digit company prefix the reference implementation expects `GCP...*`
-            // (three dots) where the TDS writes `GCP..*`; accept both.
-            if star != "*" && !(gcp.len() == 12 && star == ".*") {
+        S::Grai => {
+            let [prefix, asset_type, serial] = split::<3>(body)?;
+            let serial = Component::read(serial)?;
+            let link = gs1_link(scheme, prefix, asset_type, Some(&serial.value))?;
+            key_path_with_tail(&link, &serial)?
+        }
+        S::Gdti => {
+            let [prefix, document_type, serial] = split::<3>(body)?;
+            let serial = Component::read(serial)?;
+            // The reference counts the separating dot into the 20 characters unless the company
+            // prefix has 12 digits, and allows an empty serial then; we keep its limits.
+            let (min, max) = if prefix.len() == 12 { (1, 20) } else { (0, 19) };
+            let length = serial.value.chars().count();
+            let serial_ok =
+                serial.value.is_empty() || KeyQualifier::Serial.normalise(&serial.value).is_ok();
+            if !(min..=max).contains(&length) || !serial_ok {
                 return None;
             }
-            match scheme {
-                "grai" => format!("8003/{}", with_check_digit(&format!("0{gcp}{reference}"))),
-                "gdti" => format!("253/{}", with_check_digit(&format!("{gcp}{reference}"))),
-                _ => format!("255/{}", with_check_digit(&format!("{gcp}{reference}"))),
-            }
+            let class = gs1_link(scheme, prefix, document_type, Some(ANY_SERIAL))?;
+            let key = class.primary_value().strip_suffix(ANY_SERIAL)?;
+            format!(
+                "{}/{key}{}",
+                class.primary_key().ai(),
+                serial.to_link_text()
+            )
         }
-        "cpi" => {
-            let [gcp, part, star] = split::<3>(body)?;
-            company_prefix(gcp)?;
-            units(part, Alphabet::Cpi, 1, 30 - gcp.len())?;
-            wildcard(star)?;
-            format!("8010/{gcp}{part}")
+        S::Giai | S::Ginc => {
+            let [prefix, reference] = split::<2>(body)?;
+            let reference = Component::read(reference)?;
+            let link = gs1_link(scheme, prefix, &reference.value, None)?;
+            key_path_with_tail(&link, &reference)?
         }
-        "itip" => {
-            let [gcp, item, piece, total, star] = split::<5>(body)?;
-            digits_between(piece, 2, 2)?;
-            digits_between(total, 2, 2)?;
-            wildcard(star)?;
-            format!("8006/{}{piece}{total}", gtin(gcp, item)?)
+        S::Cpi => {
+            let [prefix, part, serial] = split::<3>(body)?;
+            let part = Component::read(part)?;
+            gs1_link(scheme, prefix, &part.value, Some(serial))?;
+            format!("8010/{prefix}{}/8011/{serial}", part.to_link_text())
+        }
+        S::Sscc | S::Gsrn | S::Gsrnp | S::Gsin | S::Pgln => {
+            let [prefix, reference] = split::<2>(body)?;
+            key_path(&gs1_link(scheme, prefix, reference, None)?)
+        }
+        S::Sgcn => {
+            // The serial is digits only: no escapes, and the key is written as `gs1` builds it.
+            let [prefix, coupon, serial] = split::<3>(body)?;
+            key_path(&gs1_link(scheme, prefix, coupon, Some(serial))?)
         }
         _ => return None,
+    })
+}
+
+/// `urn:epc:idpat:{scheme}:{body}` where the serial (or everything after the class) is `*`: the
+/// class key alone.
+fn pattern(scheme: &str, body: &str) -> Option<String> {
+    let [prefix, reference, star] = split::<3>(body)?;
+    Some(match scheme {
+        "sgtin" | "upui" => {
+            wildcard(star)?;
+            key_path(&gs1_link(EpcScheme::SgtinPattern, prefix, reference, None)?)
+        }
+        "grai" | "gdti" | "sgcn" => {
+            // For a 12-digit company prefix the reference implementation expects `GCP...*`
+            // (three dots) where the TDS writes `GCP..*`; accept both.
+            if star != "*" && !(prefix.len() == 12 && star == ".*") {
+                return None;
+            }
+            let scheme = match scheme {
+                "grai" => EpcScheme::Grai,
+                "gdti" => EpcScheme::Gdti,
+                _ => EpcScheme::Sgcn,
+            };
+            let class = gs1_link(scheme, prefix, reference, Some(ANY_SERIAL))?;
+            let key = class.primary_value().strip_suffix(ANY_SERIAL)?;
+            format!("{}/{key}", class.primary_key().ai())
+        }
+        "cpi" => {
+            wildcard(star)?;
+            let part = Component::read(reference)?;
+            gs1_link(EpcScheme::Cpi, prefix, &part.value, Some(ANY_SERIAL))?;
+            format!("8010/{prefix}{}", part.to_link_text())
+        }
+        _ => return None,
+    })
+}
+
+/// Whether an ITIP URI names one piece or, with a `*` serial, every piece of that kind.
+#[derive(Debug, Clone, Copy)]
+enum Itip {
+    Instance,
+    Pattern,
+}
+
+/// `urn:epc:id:itip:P.I.PP.TT.S` and `urn:epc:idpat:itip:P.I.PP.TT.*`.
+///
+/// `gs1` has no ITIP URN (it converts ITIP Digital Links only), but an ITIP URN is an SGTIN URN
+/// with the piece number and total count inserted: `gs1` validates the company prefix, item
+/// reference and serial as an SGTIN's (same rules) and the 18-digit ITIP key as AI 8006's.
+fn itip(body: &str, kind: Itip) -> Option<String> {
+    let [prefix, item, piece, total, serial] = split::<5>(body)?;
+    if piece.len() != 2 || total.len() != 2 {
+        return None;
+    }
+    let (gtin, serial) = match kind {
+        Itip::Instance => {
+            let serial = Component::read(serial)?;
+            let sgtin = gs1_link(EpcScheme::Sgtin, prefix, item, Some(&serial.value))?;
+            (sgtin.primary_value().to_owned(), Some(serial))
+        }
+        Itip::Pattern => {
+            wildcard(serial)?;
+            let class = gs1_link(EpcScheme::SgtinPattern, prefix, item, None)?;
+            (class.primary_value().to_owned(), None)
+        }
     };
-    Some(format!("{ROOT}{link}"))
+    let itip = DigitalLink::new(PrimaryKey::Itip, &format!("{gtin}{piece}{total}")).ok()?;
+    let key = key_path(&itip);
+    Some(match serial {
+        Some(serial) => format!("{key}/21/{}", serial.to_link_text()),
+        None => key,
+    })
+}
+
+/// A serial `gs1` accepts in every scheme, standing in for the `*` of a pattern (or for a
+/// serial validated separately) so that `gs1` builds the key of the class; it is stripped again.
+const ANY_SERIAL: &str = "0";
+
+/// The Digital Link `gs1` builds for these unescaped components, if they are valid.
+fn gs1_link(
+    scheme: EpcScheme,
+    company_prefix: &str,
+    reference: &str,
+    last: Option<&str>,
+) -> Option<DigitalLink> {
+    Epc::from_parts(scheme, Some(company_prefix), Some(reference), last)
+        .ok()?
+        .to_digital_link()
+        .ok()
+}
+
+/// `{primary key AI}/{key}` of a link (keys are digits: no encoding question arises).
+fn key_path(link: &DigitalLink) -> String {
+    format!("{}/{}", link.primary_key().ai(), link.primary_value())
+}
+
+/// `{primary key AI}/{key}{text}` for the keys that end in free text (GRAI and GDTI serials, GIAI
+/// and GINC references), with the text written as the reference writes it.
+fn key_path_with_tail(link: &DigitalLink, tail: &Component<'_>) -> Option<String> {
+    let key = link.primary_value().strip_suffix(tail.value.as_str())?;
+    Some(format!(
+        "{}/{key}{}",
+        link.primary_key().ai(),
+        tail.to_link_text()
+    ))
 }
 
 /// Splits at the first `N - 1` dots; the last part keeps any further dots (serials may have them).
@@ -191,119 +235,61 @@ fn wildcard(part: &str) -> Option<()> {
     (part == "*").then_some(())
 }
 
-/// A GS1 Company Prefix: 6 to 12 digits.
-fn company_prefix(gcp: &str) -> Option<()> {
-    ((6..=12).contains(&gcp.len()) && gcp.bytes().all(|b| b.is_ascii_digit())).then_some(())
+/// A free-text EPC URI component (serial, lot, extension, asset or part reference) as written,
+/// and its unescaped value for `gs1` to validate.
+#[derive(Debug)]
+struct Component<'a> {
+    written: &'a str,
+    value: String,
 }
 
-/// A company prefix plus an all-digit reference (possibly empty) of `total` digits together.
-fn key_digits(gcp: &str, reference: &str, total: usize) -> Option<()> {
-    company_prefix(gcp)?;
-    (gcp.len() + reference.len() == total && reference.bytes().all(|b| b.is_ascii_digit()))
-        .then_some(())
-}
+/// Characters the TDS requires to be escaped in an EPC URI, so never written literally.
+const MUST_BE_ESCAPED: &str = "\"#%&/<>?";
 
-fn digits_between(text: &str, min: usize, max: usize) -> Option<()> {
-    ((min..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())).then_some(())
-}
-
-/// GTIN-14 from a company prefix and an item reference whose first digit is the indicator.
-fn gtin(gcp: &str, item_reference: &str) -> Option<String> {
-    key_digits(gcp, item_reference, 13)?;
-    let (indicator, item) = item_reference.split_at(1);
-    Some(with_check_digit(&format!("{indicator}{gcp}{item}")))
-}
-
-/// `digits` followed by its GS1 mod-10 check digit (GS1 General Specifications 7.9.1).
-fn with_check_digit(digits: &str) -> String {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(position, digit)| {
-            let weight = if position % 2 == 0 { 3 } else { 1 };
-            u32::from(digit.wrapping_sub(b'0')) * weight
-        })
-        .sum();
-    format!("{digits}{}", (10 - sum % 10) % 10)
-}
-
-/// Character sets of EPC URI components.
-#[derive(Clone, Copy)]
-enum Alphabet {
-    /// GS1 AI encodable character set 82, as escaped in EPC URIs (serials, lots, asset refs).
-    Ai82,
-    /// Component/part reference of a CPI: `0-9 A-Z -` and the escapes for `# - /`, digits, letters.
-    Cpi,
-}
-
-impl Alphabet {
-    fn allows(self, byte: u8) -> bool {
-        match self {
-            Alphabet::Ai82 => matches!(byte,
-                b'!' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'-' | b'.' | b'0'..=b'9'
-                | b':' | b';' | b'=' | b'A'..=b'Z' | b'_' | b'a'..=b'z'),
-            Alphabet::Cpi => matches!(byte, b'0'..=b'9' | b'A'..=b'Z' | b'-'),
+impl<'a> Component<'a> {
+    /// Reads `written` as the reference does: every `%XX` escape is decoded (which characters
+    /// are allowed is `gs1`'s check on the value) and no character the TDS requires to be
+    /// escaped may appear literally. `None` if `written` is not such text.
+    fn read(written: &'a str) -> Option<Self> {
+        let mut value = String::with_capacity(written.len());
+        let mut rest = written;
+        while let Some(c) = rest.chars().next() {
+            if c == '%' {
+                let hex = rest
+                    .get(1..3)
+                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+                value.push(char::from(u8::from_str_radix(hex, 16).ok()?));
+                rest = rest.get(3..)?;
+            } else if MUST_BE_ESCAPED.contains(c) {
+                return None;
+            } else {
+                value.push(c);
+                rest = rest.get(c.len_utf8()..)?;
+            }
         }
+        Some(Self { written, value })
     }
 
-    fn allows_escape(self, high: u8, low: u8) -> bool {
-        match self {
-            Alphabet::Ai82 => match high {
-                b'2' => matches!(low, b'1' | b'2' | b'5'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
-                b'3' => low.is_ascii_hexdigit(),
-                b'4' | b'6' => matches!(low, b'1'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
-                b'5' => matches!(low, b'0'..=b'9' | b'A' | b'a' | b'F' | b'f'),
-                b'7' => matches!(low, b'0'..=b'9' | b'A' | b'a'),
-                _ => false,
-            },
-            Alphabet::Cpi => match high {
-                b'2' => matches!(low, b'3' | b'D' | b'd' | b'F' | b'f'),
-                b'3' => low.is_ascii_digit(),
-                b'4' => matches!(low, b'1'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
-                b'5' => matches!(low, b'0'..=b'9' | b'A' | b'a'),
-                _ => false,
-            },
+    /// The component as the reference writes it into a Digital Link: as written, escapes
+    /// kept, with the characters Digital Link reserves and EPC URIs leave bare
+    /// (`! ( ) * + , :`) percent-encoded.
+    fn to_link_text(&self) -> String {
+        let mut out = String::with_capacity(self.written.len());
+        for c in self.written.chars() {
+            match c {
+                '!' => out.push_str("%21"),
+                '(' => out.push_str("%28"),
+                ')' => out.push_str("%29"),
+                '*' => out.push_str("%2A"),
+                '+' => out.push_str("%2B"),
+                ',' => out.push_str("%2C"),
+                ':' => out.push_str("%3A"),
+                other => out.push(other),
+            }
         }
+        out
     }
 }
-
-/// Checks that `text` is `min..=max` characters of `alphabet`, a `%XX` escape counting as one.
-fn units(text: &str, alphabet: Alphabet, min: usize, max: usize) -> Option<()> {
-    let bytes = text.as_bytes();
-    let (mut at, mut count) = (0, 0);
-    while at < bytes.len() {
-        match bytes[at] {
-            b'%' => match (bytes.get(at + 1), bytes.get(at + 2)) {
-                (Some(&high), Some(&low)) if alphabet.allows_escape(high, low) => at += 3,
-                _ => return None,
-            },
-            byte if alphabet.allows(byte) => at += 1,
-            _ => return None,
-        }
-        count += 1;
-    }
-    (min..=max).contains(&count).then_some(())
-}
-
-/// Percent-encodes the characters Digital Link reserves that EPC URIs leave bare.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '!' => out.push_str("%21"),
-            '(' => out.push_str("%28"),
-            ')' => out.push_str("%29"),
-            '*' => out.push_str("%2A"),
-            '+' => out.push_str("%2B"),
-            ',' => out.push_str("%2C"),
-            ':' => out.push_str("%3A"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +428,100 @@ mod tests {
         }
     }
 
+    /// Where the reference's form differs from `gs1`'s canonical form (see the module docs).
+    #[test]
+    fn follows_the_reference_where_gs1_differs() {
+        let sgtin = "https://id.gs1.org/01/10614141073464/21/";
+        let cases = [
+            // Escapes are kept as written, hex case included; superfluous ones too.
+            (
+                "urn:epc:id:sgtin:0614141.107346.a%2fb",
+                Some(format!("{sgtin}a%2fb")),
+            ),
+            (
+                "urn:epc:id:sgtin:0614141.107346.%41'1",
+                Some(format!("{sgtin}%41'1")),
+            ),
+            (
+                "urn:epc:id:sgtin:0614141.107346.a;b=c",
+                Some(format!("{sgtin}a;b=c")),
+            ),
+            (
+                "urn:epc:id:sgln:0614141.07346.%30",
+                Some("https://id.gs1.org/414/0614141073467/254/%30".to_owned()),
+            ),
+            // Escapes of characters outside the component's character set stay invalid.
+            ("urn:epc:id:sgtin:0614141.107346.a%23b", None),
+            ("urn:epc:id:sgtin:0614141.107346.a/b", None),
+            ("urn:epc:id:cpi:0614141.A%2Fb.1", None),
+            ("urn:epc:id:sgcn:4012345.67890.%30", None),
+            // Lower-case prefixes only.
+            ("URN:EPC:ID:SGTIN:0614141.107346.2017", None),
+            ("urn:epc:id:SGTIN:0614141.107346.2017", None),
+            // GDTI serials: 0-19 characters, 1-20 after a 12-digit company prefix.
+            (
+                "urn:epc:id:gdti:0614141.00001.",
+                Some("https://id.gs1.org/253/0614141000012".to_owned()),
+            ),
+            (
+                "urn:epc:id:gdti:0614141.00001.1234567890123456789",
+                Some("https://id.gs1.org/253/06141410000121234567890123456789".to_owned()),
+            ),
+            ("urn:epc:id:gdti:0614141.00001.12345678901234567890", None),
+            ("urn:epc:id:gdti:061414100001..", None),
+            // SGTIN patterns: only a wildcard serial converts.
+            ("urn:epc:idpat:sgtin:4012345.098765.1", None),
+            ("urn:epc:idpat:sgtin:4012345.*.*", None),
+            ("urn:epc:idpat:sgtin:*.*.*", None),
+            // ITIP: piece and total are exactly two digits.
+            ("urn:epc:id:itip:4012345.012345.1.002.987", None),
+            ("urn:epc:idpat:itip:4012345.012345.0a.02.*", None),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(to_digital_link(input), expected, "{input}");
+        }
+    }
+
+    /// `(URN, values need no percent-encoding)` for every scheme `gs1` models.
+    fn gs1_modelled_urn() -> impl Strategy<Value = String> {
+        (6usize..=12, "[0-9]{17}", "[A-Za-z0-9._-]{1,12}", 0usize..13).prop_map(
+            |(gcp_len, digits, text, scheme)| {
+                let gcp = &digits[..gcp_len];
+                let reference = |total: usize| &digits[gcp_len..total];
+                let numeric_serial: String = text.chars().filter(char::is_ascii_digit).collect();
+                let numeric_serial = if numeric_serial.is_empty() {
+                    "7".into()
+                } else {
+                    numeric_serial
+                };
+                match scheme {
+                    0 => format!("urn:epc:id:sgtin:{gcp}.{}.{text}", reference(13)),
+                    1 => format!("urn:epc:class:lgtin:{gcp}.{}.{text}", reference(13)),
+                    2 => format!("urn:epc:id:upui:{gcp}.{}.{text}", reference(13)),
+                    3 => format!("urn:epc:idpat:sgtin:{gcp}.{}.*", reference(13)),
+                    4 => format!("urn:epc:id:sscc:{gcp}.{}", reference(17)),
+                    5 => format!("urn:epc:id:sgln:{gcp}.{}.{text}", reference(12)),
+                    6 => format!("urn:epc:id:pgln:{gcp}.{}", reference(12)),
+                    7 => format!("urn:epc:id:grai:{gcp}.{}.{text}", reference(12)),
+                    8 => format!("urn:epc:id:giai:{gcp}.{text}"),
+                    9 => format!("urn:epc:id:gsrn:{gcp}.{}", reference(17)),
+                    10 => format!("urn:epc:id:gdti:{gcp}.{}.{text}", reference(12)),
+                    11 => format!("urn:epc:id:sgcn:{gcp}.{}.{numeric_serial}", reference(12)),
+                    _ => format!("urn:epc:id:gsin:{gcp}.{}", reference(16)),
+                }
+            },
+        )
+    }
+
     proptest! {
+        /// Where no percent-encoding is involved, the hash's form is `gs1`'s index key, so
+        /// ledger keys and event hashes agree on what "the same EPC" is.
+        #[test]
+        fn agrees_with_the_gs1_index_key(uri in gs1_modelled_urn()) {
+            let expected = crate::gs1::parse_any_epc(&uri).unwrap().index_key();
+            prop_assert_eq!(to_digital_link(&uri), Some(expected));
+        }
+
         #[test]
         fn sgtin_gives_a_gtin_with_a_valid_check_digit(
             gcp_len in 6usize..=12,

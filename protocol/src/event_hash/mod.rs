@@ -80,7 +80,8 @@
 //!    names, GTIN-14, no query string, no CPV, serial rather than lot; EPC URI components keep
 //!    their percent-escapes and get `! ( ) * + , :` percent-encoded. URIs that do not come out in
 //!    a canonical shape (for example a percent-encoded serial) are hashed as written, as the
-//!    reference does.
+//!    reference does. EPC URIs are validated, and their keys built, by [`crate::gs1`]; Digital
+//!    Link URIs are rewritten as text like the reference does, without checking check digits.
 //!
 //! # Where we deliberately differ from reference implementation 1.9.3
 //!

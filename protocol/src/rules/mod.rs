@@ -36,6 +36,23 @@ use crate::event_hash::EventHashId;
 use crate::genesis::Role;
 use crate::record::VerifiedEvent;
 
+/// `H(AppState, previous || SHA-256(JCS(changes)))`, where `changes` is the JSON array of the
+/// block's [`StateChange`]s: a digest chain of every state transition, so two nodes whose states
+/// diverge also diverge in their headers' `app_state_root`.
+pub fn next_app_state_root(previous: &[u8; 32], changes: &[StateChange]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    // Serialising these plain data types to JSON cannot fail; an empty string would only be
+    // hashed if it did, and every node would do the same.
+    let json = serde_json::to_value(changes)
+        .ok()
+        .and_then(|v| crate::codec::canonical_json(&v).ok())
+        .unwrap_or_default();
+    let mut data = Vec::with_capacity(64);
+    data.extend_from_slice(previous);
+    data.extend_from_slice(&Sha256::digest(json.as_bytes()));
+    crate::codec::domain_hash(crate::codec::HashDomain::AppState, &data)
+}
+
 /// Deepest container nesting the rules follow (item in case in pallet in container ...).
 pub const MAX_AGGREGATION_DEPTH: usize = 16;
 

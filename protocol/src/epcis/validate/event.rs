@@ -10,55 +10,29 @@ use crate::epcis::path;
 use crate::epcis::uri::Quoted;
 use crate::epcis::vocab::Vocabulary;
 
-/// Members specific to each event type (EPCIS 2.0 JSON schema `propertyNames`); the common
-/// members (`eventTime`, `eventID`, …) are matched in [`check_event`].
-fn type_fields(event_type: EventType) -> &'static [&'static str] {
+/// Members every event type has besides the common ones matched in [`check_event`]
+/// (`eventTime`, `eventID`, …): the why, where and how of the event.
+const SHARED_FIELDS: &[&str] = &[
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "bizTransactionList",
+    "sourceList",
+    "destinationList",
+    "sensorElementList",
+];
+
+/// Members specific to each event type (EPCIS 2.0 JSON schema `propertyNames`, less
+/// [`SHARED_FIELDS`]): mostly which objects it is about.
+fn own_fields(event_type: EventType) -> &'static [&'static str] {
     match event_type {
-        EventType::ObjectEvent => &[
-            "action",
-            "epcList",
-            "quantityList",
-            "ilmd",
-            "bizStep",
-            "disposition",
-            "persistentDisposition",
-            "readPoint",
-            "bizLocation",
-            "bizTransactionList",
-            "sourceList",
-            "destinationList",
-            "sensorElementList",
-        ],
-        EventType::AggregationEvent | EventType::AssociationEvent => &[
-            "action",
-            "parentID",
-            "childEPCs",
-            "childQuantityList",
-            "bizStep",
-            "disposition",
-            "persistentDisposition",
-            "readPoint",
-            "bizLocation",
-            "bizTransactionList",
-            "sourceList",
-            "destinationList",
-            "sensorElementList",
-        ],
-        EventType::TransactionEvent => &[
-            "action",
-            "parentID",
-            "epcList",
-            "quantityList",
-            "bizStep",
-            "disposition",
-            "persistentDisposition",
-            "readPoint",
-            "bizLocation",
-            "bizTransactionList",
-            "sourceList",
-            "destinationList",
-            "sensorElementList",
-        ],
+        EventType::ObjectEvent => &["action", "epcList", "quantityList", "ilmd"],
+        EventType::AggregationEvent | EventType::AssociationEvent => {
+            &["action", "parentID", "childEPCs", "childQuantityList"]
+        }
+        EventType::TransactionEvent => &["action", "parentID", "epcList", "quantityList"],
         EventType::TransformationEvent => &[
             "inputEPCList",
             "inputQuantityList",
@@ -66,24 +40,29 @@ fn type_fields(event_type: EventType) -> &'static [&'static str] {
             "outputQuantityList",
             "transformationID",
             "ilmd",
-            "bizStep",
-            "disposition",
-            "persistentDisposition",
-            "readPoint",
-            "bizLocation",
-            "bizTransactionList",
-            "sourceList",
-            "destinationList",
-            "sensorElementList",
         ],
     }
 }
 
-fn is_event_field_of_any_type(key: &str) -> bool {
-    EventType::ALL
-        .iter()
-        .any(|t| type_fields(*t).contains(&key))
+fn is_field_of(event_type: EventType, key: &str) -> bool {
+    SHARED_FIELDS.contains(&key) || own_fields(event_type).contains(&key)
 }
+
+fn is_event_field_of_any_type(key: &str) -> bool {
+    EventType::ALL.iter().any(|t| is_field_of(*t, key))
+}
+
+/// The EPC and quantity list members, whose lengths [`Facts`] records.
+const OBJECT_LISTS: [&str; 8] = [
+    "epcList",
+    "childEPCs",
+    "inputEPCList",
+    "outputEPCList",
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputQuantityList",
+];
 
 /// What the member checks learned, for the cross-field rules.
 #[derive(Debug, Default)]
@@ -169,7 +148,7 @@ pub(crate) fn check_event(
             _ => match event_type {
                 // Without a known type, which members are allowed is unknowable.
                 None => {}
-                Some(t) if type_fields(t).contains(&key.as_str()) => {
+                Some(t) if is_field_of(t, key) => {
                     check_type_field(ck, &key_at, key, member, scope, &mut facts);
                 }
                 Some(t) if is_event_field_of_any_type(key) => ck.report(
@@ -249,12 +228,18 @@ fn check_type_field(
         "persistentDisposition" => check_persistent_disposition(ck, at, value, scope),
         "readPoint" | "bizLocation" => check_location(ck, at, value, scope, key),
         "bizTransactionList" => {
-            if let Some(n) = check_biz_transactions(ck, at, value, scope) {
+            let vocabulary = Vocabulary::BizTransactionType;
+            let entries =
+                check_typed_uri_list(ck, at, value, scope, "bizTransaction", vocabulary, false);
+            if let Some(n) = entries {
                 facts.list_len.push(("bizTransactionList", n));
             }
         }
-        "sourceList" => check_source_destination(ck, at, value, scope, "source"),
-        "destinationList" => check_source_destination(ck, at, value, scope, "destination"),
+        "sourceList" | "destinationList" => {
+            let member_name = key.trim_end_matches("List");
+            let vocabulary = Vocabulary::SourceDestinationType;
+            check_typed_uri_list(ck, at, value, scope, member_name, vocabulary, true);
+        }
         "sensorElementList" => {
             if let Some(n) = super::sensor::check_sensor_elements(ck, at, value, scope) {
                 facts.list_len.push(("sensorElementList", n));
@@ -265,19 +250,13 @@ fn check_type_field(
     }
 }
 
-/// The `'static` spelling of a list member name (for [`Facts`]).
+/// The `'static` spelling of an object list member name (for [`Facts`]).
 fn static_name(key: &str) -> &'static str {
-    const NAMES: &[&str] = &[
-        "epcList",
-        "childEPCs",
-        "inputEPCList",
-        "outputEPCList",
-        "quantityList",
-        "childQuantityList",
-        "inputQuantityList",
-        "outputQuantityList",
-    ];
-    NAMES.iter().copied().find(|n| *n == key).unwrap_or("")
+    OBJECT_LISTS
+        .iter()
+        .copied()
+        .find(|n| *n == key)
+        .unwrap_or("")
 }
 
 /// Required members and "what is this event about" rules per event type.
@@ -384,19 +363,9 @@ impl Facts {
     /// Whether every list member present was an array (so emptiness rules are meaningful and
     /// a wrong type is not reported twice).
     fn list_len_known(&self, event: &Map<String, Value>) -> bool {
-        const LISTS: &[&str] = &[
-            "epcList",
-            "childEPCs",
-            "inputEPCList",
-            "outputEPCList",
-            "quantityList",
-            "childQuantityList",
-            "inputQuantityList",
-            "outputQuantityList",
-            "sensorElementList",
-        ];
-        LISTS
+        OBJECT_LISTS
             .iter()
+            .chain(&["sensorElementList"])
             .all(|l| !event.contains_key(*l) || self.list_len.iter().any(|(f, _)| f == l))
     }
 }
@@ -519,72 +488,33 @@ fn check_location(ck: &mut Checker, at: &str, value: &Value, scope: &NamespaceSc
     fields::require(ck, at, object, "id", owner);
 }
 
-fn check_biz_transactions(
-    ck: &mut Checker,
-    at: &str,
-    value: &Value,
-    scope: &NamespaceScope,
-) -> Option<usize> {
-    let items = fields::expect_array(ck, at, value)?;
-    for (i, item) in items.iter().enumerate() {
-        let item_at = path::index(at, i);
-        let Some(object) = fields::expect_object(ck, &item_at, item) else {
-            continue;
-        };
-        for (key, member) in object {
-            let key_at = path::child(&item_at, key);
-            match key.as_str() {
-                "type" => fields::check_vocab(ck, &key_at, member, Vocabulary::BizTransactionType),
-                "bizTransaction" => fields::check_uri(ck, &key_at, member),
-                _ => fields::unknown_key(
-                    ck,
-                    &item_at,
-                    key,
-                    member,
-                    scope,
-                    Openness::Closed,
-                    "a bizTransactionList entry",
-                ),
-            }
-        }
-        fields::require(
-            ck,
-            &item_at,
-            object,
-            "bizTransaction",
-            "a bizTransactionList entry",
-        );
-    }
-    Some(items.len())
-}
-
-fn check_source_destination(
+/// `bizTransactionList`, `sourceList` or `destinationList`: entries of a `type` from
+/// `vocabulary` (required or not) and a URI under `member_name`, nothing else. Returns the
+/// number of entries.
+fn check_typed_uri_list(
     ck: &mut Checker,
     at: &str,
     value: &Value,
     scope: &NamespaceScope,
     member_name: &str,
-) {
-    let Some(items) = fields::expect_array(ck, at, value) else {
-        return;
-    };
+    vocabulary: Vocabulary,
+    type_required: bool,
+) -> Option<usize> {
     let owner = format!("a {member_name}List entry");
-    for (i, item) in items.iter().enumerate() {
-        let item_at = path::index(at, i);
-        let Some(object) = fields::expect_object(ck, &item_at, item) else {
-            continue;
-        };
-        for (key, member) in object {
-            let key_at = path::child(&item_at, key);
+    fields::check_object_list(ck, at, value, |ck, item_at, entry| {
+        for (key, member) in entry {
+            let key_at = path::child(item_at, key);
             if key == "type" {
-                fields::check_vocab(ck, &key_at, member, Vocabulary::SourceDestinationType);
+                fields::check_vocab(ck, &key_at, member, vocabulary);
             } else if key == member_name {
                 fields::check_uri(ck, &key_at, member);
             } else {
-                fields::unknown_key(ck, &item_at, key, member, scope, Openness::Closed, &owner);
+                fields::unknown_key(ck, item_at, key, member, scope, Openness::Closed, &owner);
             }
         }
-        fields::require(ck, &item_at, object, "type", &owner);
-        fields::require(ck, &item_at, object, member_name, &owner);
-    }
+        if type_required {
+            fields::require(ck, item_at, entry, "type", &owner);
+        }
+        fields::require(ck, item_at, entry, member_name, &owner);
+    })
 }

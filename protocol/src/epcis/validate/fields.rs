@@ -103,6 +103,25 @@ pub(crate) fn expect_array<'v>(
     }
 }
 
+/// A list of objects (quantity elements, sensor elements, transaction entries, …): reports a
+/// value that is not an array and each element that is not an object, runs `check` on every
+/// object element with its path, and returns the number of elements.
+pub(crate) fn check_object_list(
+    ck: &mut Checker,
+    at: &str,
+    value: &Value,
+    mut check: impl FnMut(&mut Checker, &str, &Map<String, Value>),
+) -> Option<usize> {
+    let items = expect_array(ck, at, value)?;
+    for (i, item) in items.iter().enumerate() {
+        let item_at = path::index(at, i);
+        if let Some(object) = expect_object(ck, &item_at, item) {
+            check(ck, &item_at, object);
+        }
+    }
+    Some(items.len())
+}
+
 /// Reports `key` missing from `object` (at `object_at`).
 pub(crate) fn require(
     ck: &mut Checker,
@@ -302,14 +321,9 @@ pub(crate) fn check_quantity_list(
     value: &Value,
     scope: &NamespaceScope,
 ) -> Option<usize> {
-    let items = expect_array(ck, at, value)?;
-    for (i, item) in items.iter().enumerate() {
-        let item_at = path::index(at, i);
-        let Some(element) = expect_object(ck, &item_at, item) else {
-            continue;
-        };
+    check_object_list(ck, at, value, |ck, item_at, element| {
         for (key, value) in element {
-            let key_at = path::child(&item_at, key);
+            let key_at = path::child(item_at, key);
             match key.as_str() {
                 "epcClass" => check_epc(ck, &key_at, value),
                 "quantity" => {
@@ -326,7 +340,7 @@ pub(crate) fn check_quantity_list(
                 "uom" => check_uom(ck, &key_at, value),
                 _ => unknown_key(
                     ck,
-                    &item_at,
+                    item_at,
                     key,
                     value,
                     scope,
@@ -335,9 +349,8 @@ pub(crate) fn check_quantity_list(
                 ),
             }
         }
-        require(ck, &item_at, element, "epcClass", "a quantity element");
-    }
-    Some(items.len())
+        require(ck, item_at, element, "epcClass", "a quantity element");
+    })
 }
 
 /// A key that is not a standard member of the object at `object_at`.

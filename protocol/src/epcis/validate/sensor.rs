@@ -16,14 +16,9 @@ pub(crate) fn check_sensor_elements(
     value: &Value,
     scope: &NamespaceScope,
 ) -> Option<usize> {
-    let items = fields::expect_array(ck, at, value)?;
-    for (i, item) in items.iter().enumerate() {
-        let item_at = path::index(at, i);
-        let Some(element) = fields::expect_object(ck, &item_at, item) else {
-            continue;
-        };
+    fields::check_object_list(ck, at, value, |ck, item_at, element| {
         for (key, member) in element {
-            let key_at = path::child(&item_at, key);
+            let key_at = path::child(item_at, key);
             match key.as_str() {
                 "sensorMetadata" => check_metadata(ck, &key_at, member, scope),
                 "sensorReport" => {
@@ -43,7 +38,7 @@ pub(crate) fn check_sensor_elements(
                 }
                 _ => fields::unknown_key(
                     ck,
-                    &item_at,
+                    item_at,
                     key,
                     member,
                     scope,
@@ -52,9 +47,8 @@ pub(crate) fn check_sensor_elements(
                 ),
             }
         }
-        fields::require(ck, &item_at, element, "sensorReport", "a sensorElement");
-    }
-    Some(items.len())
+        fields::require(ck, item_at, element, "sensorReport", "a sensorElement");
+    })
 }
 
 fn check_metadata(ck: &mut Checker, at: &str, value: &Value, scope: &NamespaceScope) {
