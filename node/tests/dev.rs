@@ -41,7 +41,7 @@ fn run_dev(data_dir: &Path, addr: &str) -> (Option<i32>, Value) {
     let mut child: Child = Command::new(env!("CARGO_BIN_EXE_provenance-node"))
         .args(["dev", "--demo", "--data-dir"])
         .arg(data_dir)
-        .args(["--api-listen", addr])
+        .args(["--api-listen", addr, "--metrics-listen", "off"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -105,4 +105,70 @@ fn dev_demo_records_the_journey_once_and_stops_cleanly() {
     assert_eq!(code, Some(0));
     assert_eq!(second["log_size"], first["log_size"], "journey duplicated");
     assert_eq!(second["height"], first["height"]);
+}
+
+/// Runs `provenance-node dev` expecting it to fail fast; returns (exit code, stderr).
+fn dev_failure(data_dir: &Path, addr: &str) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_provenance-node"))
+        .args(["dev", "--data-dir"])
+        .arg(data_dir)
+        .args(["--api-listen", addr, "--metrics-listen", "off"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("error")).collect()
+}
+
+#[test]
+fn a_port_in_use_gives_one_clear_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let (code, stderr) = dev_failure(&dir.path().join("dev"), &addr);
+    assert_eq!(code, Some(1), "{stderr}");
+    let errors = error_lines(&stderr);
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("cannot listen on") && errors[0].contains(&addr),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[allow(clippy::zombie_processes)] // the first node is killed and waited for below
+fn a_data_dir_locked_by_another_node_gives_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("dev");
+    let first_addr = free_addr();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_provenance-node"))
+        .args(["dev", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--api-listen", &first_addr, "--metrics-listen", "off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get_json(&format!("http://{first_addr}/v1/status")).is_none() {
+        if Instant::now() > deadline {
+            let _ = first.kill();
+            let _ = first.wait();
+            panic!("first node never came up");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let (code, stderr) = dev_failure(&data_dir, &free_addr());
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(code, Some(1), "{stderr}");
+    let errors = error_lines(&stderr);
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("locked by another process"), "{stderr}");
 }
