@@ -310,7 +310,7 @@ impl NodeService {
         }
         let service = self.clone();
         let outcome = tokio::task::spawn_blocking(move || service.admit_blocking(records)).await;
-        let mut outcome = match outcome {
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(_) => {
                 return SubmitOutcome {
@@ -319,7 +319,10 @@ impl NodeService {
                 };
             }
         };
-        if outcome.newly_written
+        // Wait even when every accepted event was a resubmission: the first submission of a
+        // waiting event may still be waiting for its flush, and an acknowledgement must never
+        // precede durability. The wait shares the next group flush, so it costs little.
+        if !outcome.accepted.is_empty()
             && let Err(e) = self.wait_durable().await
         {
             // Nothing may be acknowledged that is not durable.
@@ -328,28 +331,19 @@ impl NodeService {
                 failure: Some((0, e)),
             };
         }
-        self.inner
-            .metrics
-            .events_accepted(outcome.result.accepted.len());
-        if let Some((_, e)) = &outcome.result.failure {
+        self.inner.metrics.events_accepted(outcome.accepted.len());
+        if let Some((_, e)) = &outcome.failure {
             self.inner.metrics.event_rejected(e.code());
         }
-        std::mem::replace(
-            &mut outcome.result,
-            SubmitOutcome {
-                accepted: vec![],
-                failure: None,
-            },
-        )
+        outcome
     }
 
     /// Cheap checks, verification, rules and the (unflushed) durable write, off the async
     /// runtime's threads.
-    fn admit_blocking(&self, records: Vec<SignedEvent>) -> AdmitResult {
+    fn admit_blocking(&self, records: Vec<SignedEvent>) -> SubmitOutcome {
         let store = &self.inner.store;
         let chain_id = self.chain_id().to_owned();
         let mut accepted = Vec::with_capacity(records.len());
-        let mut newly_written = false;
         // Cheap checks for the whole batch before any signature work.
         for (index, record) in records.iter().enumerate() {
             let cheap = record
@@ -364,14 +358,14 @@ impl NodeService {
                         }))
                 });
             if let Err(e) = cheap {
-                return AdmitResult::failed(accepted, index, e, newly_written);
+                return failed(accepted, index, e);
             }
         }
         let mut verified = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
             match record.verify(&chain_id) {
                 Ok(v) => verified.push(v),
-                Err(e) => return AdmitResult::failed(accepted, index, e.into(), newly_written),
+                Err(e) => return failed(accepted, index, e.into()),
             }
         }
         let mut mempool = lock(&self.inner.mempool);
@@ -379,34 +373,28 @@ impl NodeService {
         for (index, event) in verified.into_iter().enumerate() {
             let id = event.record.event_hash_id;
             match self.admit_one(&mut mempool, event, height) {
-                Ok(written) => {
-                    newly_written |= written;
-                    accepted.push(id);
-                }
-                Err(e) => return AdmitResult::failed(accepted, index, e, newly_written),
+                Ok(()) => accepted.push(id),
+                Err(e) => return failed(accepted, index, e),
             }
         }
         self.inner.metrics.set_mempool(mempool.len());
-        AdmitResult {
-            result: SubmitOutcome {
-                accepted,
-                failure: None,
-            },
-            newly_written,
+        SubmitOutcome {
+            accepted,
+            failure: None,
         }
     }
 
-    /// Admits one verified event; `Ok(true)` when it was newly written, `Ok(false)` when it was
-    /// already waiting or final (an idempotent resubmission).
+    /// Admits one verified event. An identical resubmission of an event already waiting or final
+    /// is accepted again without a second copy (idempotence).
     fn admit_one(
         &self,
         mempool: &mut Mempool,
         event: VerifiedEvent,
         height: u64,
-    ) -> Result<bool, SubmitError> {
+    ) -> Result<(), SubmitError> {
         let store = &self.inner.store;
         match mempool.contains(&event) {
-            Some(true) => return Ok(false),
+            Some(true) => return Ok(()),
             Some(false) => {
                 return Err(AdmissionError::ConflictingDuplicate {
                     id: event.record.event_hash_id,
@@ -418,7 +406,7 @@ impl NodeService {
         if let Some(stored) = store.event(&event.record.event_hash_id)?
             && stored.record == event.record
         {
-            return Ok(false);
+            return Ok(());
         }
         let view = Overlay::new(&**store, mempool.pending());
         let last = view.last_sequence(&event.record.signer);
@@ -429,7 +417,7 @@ impl NodeService {
             what: "put_pending returned no key".into(),
         })?;
         mempool.push(key, event, changes);
-        Ok(true)
+        Ok(())
     }
 
     async fn wait_durable(&self) -> Result<(), SubmitError> {
@@ -741,25 +729,9 @@ pub enum QueryError {
     Proof(String),
 }
 
-#[derive(Debug)]
-struct AdmitResult {
-    result: SubmitOutcome,
-    newly_written: bool,
-}
-
-impl AdmitResult {
-    fn failed(
-        accepted: Vec<EventHashId>,
-        index: usize,
-        error: SubmitError,
-        newly_written: bool,
-    ) -> Self {
-        AdmitResult {
-            result: SubmitOutcome {
-                accepted,
-                failure: Some((index, error)),
-            },
-            newly_written,
-        }
+fn failed(accepted: Vec<EventHashId>, index: usize, error: SubmitError) -> SubmitOutcome {
+    SubmitOutcome {
+        accepted,
+        failure: Some((index, error)),
     }
 }
