@@ -14,6 +14,7 @@ pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod consensus;
 pub mod demo;
 pub mod devnet;
 pub mod mempool;
