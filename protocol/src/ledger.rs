@@ -321,6 +321,55 @@ impl VotePayload {
     }
 }
 
+/// What a proposer signs: "at `height`/`round` I propose `block_hash`", with the round of the
+/// proof-of-lock (`pol_round`, Tendermint's `validRound`) when re-proposing a value that already
+/// gathered a prevote quorum. Signed in domain [`SigningDomain::Proposal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(map)]
+pub struct ProposalPayload {
+    #[n(0)]
+    pub height: u64,
+    #[n(1)]
+    pub round: u32,
+    #[n(2)]
+    pub pol_round: Option<u32>,
+    #[n(3)]
+    #[cbor(with = "minicbor::bytes")]
+    pub block_hash: Hash,
+}
+
+impl Canonical for ProposalPayload {
+    const KIND: &'static str = "ProposalPayload";
+}
+
+impl ProposalPayload {
+    /// Signs this payload for `chain_id`.
+    pub fn sign(&self, key: &SigningKey, chain_id: &str) -> Signature {
+        crypto::sign(
+            key,
+            SigningDomain::Proposal,
+            chain_id,
+            &self.to_canonical_bytes(),
+        )
+    }
+
+    /// Strictly verifies `signature` by `key` over this payload.
+    pub fn verify(
+        &self,
+        key: &PublicKey,
+        chain_id: &str,
+        signature: &Signature,
+    ) -> Result<(), crypto::SignatureError> {
+        crypto::verify(
+            key,
+            SigningDomain::Proposal,
+            chain_id,
+            &self.to_canonical_bytes(),
+            signature,
+        )
+    }
+}
+
 /// One validator's precommit signature inside a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[cbor(map)]

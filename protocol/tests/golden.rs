@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use provenance_protocol::codec::Canonical;
 use provenance_protocol::crypto::SigningKey;
 use provenance_protocol::genesis::{ConsensusParams, Genesis, GenesisValidator, Participant, Role};
-use provenance_protocol::ledger::{BlockBody, BlockHeader, CommitSignature, FinalityCertificate};
+use provenance_protocol::ledger::{
+    BlockBody, BlockHeader, CommitSignature, FinalityCertificate, ProposalPayload,
+};
 use provenance_protocol::merkle;
 use provenance_protocol::record::SignedEvent;
 use serde_json::json;
@@ -116,6 +118,20 @@ fn compute() -> BTreeMap<&'static str, String> {
         .collect();
     let certificate = FinalityCertificate::from_precommits(&header, 0, signatures);
     certificate.verify(&header, &validators).unwrap();
+    let proposal = ProposalPayload {
+        height: header.height,
+        round: 1,
+        pol_round: Some(0),
+        block_hash: header.hash(),
+    };
+    out.insert(
+        "proposal_payload_cbor",
+        hex::encode(proposal.to_canonical_bytes()),
+    );
+    out.insert(
+        "proposal_signature",
+        proposal.sign(&key(1), CHAIN).to_string(),
+    );
     out.insert(
         "precommit_payload_cbor",
         hex::encode(payload.to_canonical_bytes()),

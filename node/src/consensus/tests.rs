@@ -533,7 +533,10 @@ proptest! {
             },
             _ => changed.block_hash[(delta % 32) as usize] ^= 1,
         }
-        prop_assert_ne!(changed.signing_bytes(), payload.signing_bytes());
+        prop_assert_ne!(
+            provenance_protocol::codec::Canonical::to_canonical_bytes(&changed),
+            provenance_protocol::codec::Canonical::to_canonical_bytes(&payload)
+        );
         prop_assert!(changed.verify(&signer.public_key(), CHAIN, &signature).is_err());
         prop_assert!(payload.verify(&signer.public_key(), "other-chain", &signature).is_err());
     }

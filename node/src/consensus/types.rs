@@ -3,63 +3,14 @@
 
 use std::time::Duration;
 
-use provenance_protocol::crypto::{self, PublicKey, Signature, SigningDomain, SigningKey};
+use provenance_protocol::crypto::{PublicKey, Signature};
 use provenance_protocol::ledger::{CommitSignature, FinalityCertificate, VoteKind, VotePayload};
 use serde::{Deserialize, Serialize};
 
 /// A block hash: the opaque value consensus agrees on.
 pub type Hash = [u8; 32];
 
-/// What a proposer signs: "at `height`/`round` I propose `block_hash`", plus the round of the
-/// proof-of-lock (`pol_round`, the paper's `validRound`) when re-proposing a value that already
-/// gathered a prevote quorum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProposalPayload {
-    pub height: u64,
-    pub round: u32,
-    pub pol_round: Option<u32>,
-    pub block_hash: Hash,
-}
-
-impl ProposalPayload {
-    /// Fixed-length signed encoding (no codec needed, injective by construction):
-    /// `u64be(height) || u32be(round) || u8(has_pol) || u32be(pol_round or 0) || block_hash`.
-    pub fn signing_bytes(&self) -> [u8; 49] {
-        let mut out = [0u8; 49];
-        out[0..8].copy_from_slice(&self.height.to_be_bytes());
-        out[8..12].copy_from_slice(&self.round.to_be_bytes());
-        out[12] = u8::from(self.pol_round.is_some());
-        out[13..17].copy_from_slice(&self.pol_round.unwrap_or(0).to_be_bytes());
-        out[17..49].copy_from_slice(&self.block_hash);
-        out
-    }
-
-    /// Signs under [`SigningDomain::Proposal`] for `chain_id`.
-    pub fn sign(&self, key: &SigningKey, chain_id: &str) -> Signature {
-        crypto::sign(
-            key,
-            SigningDomain::Proposal,
-            chain_id,
-            &self.signing_bytes(),
-        )
-    }
-
-    /// Strictly verifies `signature` by `key` over this payload.
-    pub fn verify(
-        &self,
-        key: &PublicKey,
-        chain_id: &str,
-        signature: &Signature,
-    ) -> Result<(), crypto::SignatureError> {
-        crypto::verify(
-            key,
-            SigningDomain::Proposal,
-            chain_id,
-            &self.signing_bytes(),
-            signature,
-        )
-    }
-}
+pub use provenance_protocol::ledger::ProposalPayload;
 
 /// A proposal with its proposer's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
