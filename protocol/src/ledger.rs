@@ -254,6 +254,34 @@ impl Canonical for Block {
     const KIND: &'static str = "Block";
 }
 
+/// Signs the canonical bytes of `value` in `domain` for `chain_id`: the one way consensus
+/// messages are signed.
+fn sign_canonical<T: Canonical>(
+    value: &T,
+    domain: SigningDomain,
+    key: &SigningKey,
+    chain_id: &str,
+) -> Signature {
+    crypto::sign(key, domain, chain_id, &value.to_canonical_bytes())
+}
+
+/// Strictly verifies a signature made by [`sign_canonical`].
+fn verify_canonical<T: Canonical>(
+    value: &T,
+    domain: SigningDomain,
+    key: &PublicKey,
+    chain_id: &str,
+    signature: &Signature,
+) -> Result<(), crypto::SignatureError> {
+    crypto::verify(
+        key,
+        domain,
+        chain_id,
+        &value.to_canonical_bytes(),
+        signature,
+    )
+}
+
 /// The two voting steps of the BFT protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
 #[cbor(index_only)]
@@ -296,12 +324,7 @@ impl Canonical for VotePayload {
 impl VotePayload {
     /// Signs this payload for `chain_id`.
     pub fn sign(&self, key: &SigningKey, chain_id: &str) -> Signature {
-        crypto::sign(
-            key,
-            self.kind.signing_domain(),
-            chain_id,
-            &self.to_canonical_bytes(),
-        )
+        sign_canonical(self, self.kind.signing_domain(), key, chain_id)
     }
 
     /// Strictly verifies `signature` by `key` over this payload.
@@ -311,13 +334,7 @@ impl VotePayload {
         chain_id: &str,
         signature: &Signature,
     ) -> Result<(), crypto::SignatureError> {
-        crypto::verify(
-            key,
-            self.kind.signing_domain(),
-            chain_id,
-            &self.to_canonical_bytes(),
-            signature,
-        )
+        verify_canonical(self, self.kind.signing_domain(), key, chain_id, signature)
     }
 }
 
@@ -345,12 +362,7 @@ impl Canonical for ProposalPayload {
 impl ProposalPayload {
     /// Signs this payload for `chain_id`.
     pub fn sign(&self, key: &SigningKey, chain_id: &str) -> Signature {
-        crypto::sign(
-            key,
-            SigningDomain::Proposal,
-            chain_id,
-            &self.to_canonical_bytes(),
-        )
+        sign_canonical(self, SigningDomain::Proposal, key, chain_id)
     }
 
     /// Strictly verifies `signature` by `key` over this payload.
@@ -360,13 +372,7 @@ impl ProposalPayload {
         chain_id: &str,
         signature: &Signature,
     ) -> Result<(), crypto::SignatureError> {
-        crypto::verify(
-            key,
-            SigningDomain::Proposal,
-            chain_id,
-            &self.to_canonical_bytes(),
-            signature,
-        )
+        verify_canonical(self, SigningDomain::Proposal, key, chain_id, signature)
     }
 }
 
