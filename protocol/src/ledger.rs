@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, Canonical, HashDomain};
 use crate::crypto::{self, PublicKey, Signature, SigningDomain, SigningKey};
+use crate::evidence::Equivocation;
+use crate::governance::GovernanceTx;
 use crate::record::Digest32 as Hash;
 use crate::record::SignedEvent;
 
@@ -20,6 +22,17 @@ pub const MAX_VALIDATORS: usize = 256;
 
 /// Most events in one block.
 pub const MAX_BLOCK_EVENTS: usize = 10_000;
+
+/// Largest canonical encoding of a [`BlockBody`] a valid block may have. Bounds what a proposer
+/// can make every validator download, hash and store for one block.
+pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most governance transactions in one block. Each may carry up to [`MAX_VALIDATORS`] approvals
+/// to verify, so this bounds the signature work a block can demand.
+pub const MAX_BLOCK_GOVERNANCE: usize = 64;
+
+/// Most pieces of equivocation evidence in one block (two signatures each).
+pub const MAX_BLOCK_EVIDENCE: usize = 256;
 
 /// One validator: its signing key and voting power.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -74,6 +87,31 @@ pub enum LedgerError {
         "header's validators_hash {found} does not match the validator set {expected} that should sign it"
     )]
     ValidatorSetMismatch { expected: String, found: String },
+    #[error("block body is {size} bytes in canonical form; the limit is {MAX_BLOCK_BYTES}")]
+    BodyTooLarge { size: usize },
+    #[error("block body holds {count} {what}; the limit is {limit}")]
+    TooManyInBody {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
+    #[error(
+        "header {height} hands off to validator set {next_validators_hash} but its body carries no next_validators"
+    )]
+    NextValidatorsMissing {
+        height: u64,
+        next_validators_hash: String,
+    },
+    #[error("header {height} keeps its validator set, so its body must not carry next_validators")]
+    NextValidatorsUnexpected { height: u64 },
+    #[error(
+        "body's next_validators hashes to {found}; header {height} names next_validators_hash {expected}"
+    )]
+    NextValidatorsMismatch {
+        height: u64,
+        expected: String,
+        found: String,
+    },
 }
 
 impl ValidatorSet {
@@ -220,13 +258,31 @@ impl BlockHeader {
     }
 }
 
-/// The contents of a block.
+/// The contents of a block, applied in field order: events, then governance transactions, then
+/// evidence.
+///
+/// Lists that are empty and an absent `next_validators` are omitted from the encoding, so a body
+/// with only events has the same bytes (and hash) as before governance existed.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Default)]
 #[cbor(map)]
 pub struct BlockBody {
     /// Events in log order: leaf `prev.log_size + i` is `events[i]`.
     #[n(0)]
+    #[cbor(skip_if = "Vec::is_empty")]
     pub events: Vec<SignedEvent>,
+    /// Governance transactions, applied after the events, in order.
+    #[n(1)]
+    #[cbor(skip_if = "Vec::is_empty")]
+    pub governance: Vec<GovernanceTx>,
+    /// Equivocation evidence, recorded after the governance transactions, in order.
+    #[n(2)]
+    #[cbor(skip_if = "Vec::is_empty")]
+    pub evidence: Vec<Equivocation>,
+    /// The set that certifies the next block, present exactly when the header's
+    /// `next_validators_hash` differs from its `validators_hash`: a light client learns every
+    /// hand-off from the one block that announces it (see [`next_validator_set`]).
+    #[n(3)]
+    pub next_validators: Option<ValidatorSet>,
 }
 
 impl Canonical for BlockBody {
@@ -237,6 +293,77 @@ impl BlockBody {
     /// `domain_hash(BlockBody, canonical bytes)`.
     pub fn hash(&self) -> Hash {
         codec::domain_hash(HashDomain::BlockBody, &self.to_canonical_bytes())
+    }
+
+    /// Checks the size limits every valid block respects: [`MAX_BLOCK_BYTES`] of canonical
+    /// encoding, [`MAX_BLOCK_EVENTS`], [`MAX_BLOCK_GOVERNANCE`] and [`MAX_BLOCK_EVIDENCE`].
+    pub fn check_limits(&self) -> Result<(), LedgerError> {
+        for (what, count, limit) in [
+            ("events", self.events.len(), MAX_BLOCK_EVENTS),
+            (
+                "governance transactions",
+                self.governance.len(),
+                MAX_BLOCK_GOVERNANCE,
+            ),
+            (
+                "pieces of evidence",
+                self.evidence.len(),
+                MAX_BLOCK_EVIDENCE,
+            ),
+        ] {
+            if count > limit {
+                return Err(LedgerError::TooManyInBody { what, count, limit });
+            }
+        }
+        // Encoding is linear in the body, and the counts above already bound it.
+        let size = self.to_canonical_bytes().len();
+        if size > MAX_BLOCK_BYTES {
+            return Err(LedgerError::BodyTooLarge { size });
+        }
+        Ok(())
+    }
+}
+
+/// The validator set that certifies block `header.height + 1`, given `current`, the set that
+/// certifies `header` (already checked against `header.validators_hash`), and the header's body.
+///
+/// This is the light client's hand-off rule: when `next_validators_hash` equals
+/// `validators_hash` the set stays; otherwise the body must carry `next_validators` hashing to
+/// `next_validators_hash`, and that set is trusted from the next height on. Block producers must
+/// fill `next_validators` exactly when the hashes differ; validators check it with this function.
+pub fn next_validator_set(
+    current: &ValidatorSet,
+    header: &BlockHeader,
+    body: &BlockBody,
+) -> Result<ValidatorSet, LedgerError> {
+    let current_hash = current.hash();
+    if current_hash != header.validators_hash {
+        return Err(LedgerError::ValidatorSetMismatch {
+            expected: hex::encode(current_hash),
+            found: hex::encode(header.validators_hash),
+        });
+    }
+    let hands_off = header.next_validators_hash != header.validators_hash;
+    match (&body.next_validators, hands_off) {
+        (None, false) => Ok(current.clone()),
+        (Some(_), false) => Err(LedgerError::NextValidatorsUnexpected {
+            height: header.height,
+        }),
+        (None, true) => Err(LedgerError::NextValidatorsMissing {
+            height: header.height,
+            next_validators_hash: hex::encode(header.next_validators_hash),
+        }),
+        (Some(next), true) => {
+            let found = next.hash();
+            if found != header.next_validators_hash {
+                return Err(LedgerError::NextValidatorsMismatch {
+                    height: header.height,
+                    expected: hex::encode(header.next_validators_hash),
+                    found: hex::encode(found),
+                });
+            }
+            Ok(next.clone())
+        }
     }
 }
 
@@ -303,8 +430,9 @@ impl VoteKind {
 }
 
 /// What a validator signs when it votes. `block_hash = None` is a vote for nil.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[cbor(map)]
+#[serde(deny_unknown_fields)]
 pub struct VotePayload {
     #[n(0)]
     pub kind: VoteKind,
@@ -314,7 +442,31 @@ pub struct VotePayload {
     pub round: u32,
     #[n(3)]
     #[cbor(with = "minicbor::bytes")]
+    #[serde(default, with = "hex32_opt")]
     pub block_hash: Option<Hash>,
+}
+
+/// Serde helper: an optional 32-byte digest as 64 lowercase hex digits or `null`.
+mod hex32_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Hash;
+
+    pub fn serialize<S: Serializer>(hash: &Option<Hash>, serializer: S) -> Result<S::Ok, S::Error> {
+        match hash {
+            Some(bytes) => crate::codec::hex32::serialize(bytes, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Hash>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(transparent)]
+        struct Hex(#[serde(with = "crate::codec::hex32")] Hash);
+        Ok(Option::<Hex>::deserialize(deserializer)?.map(|h| h.0))
+    }
 }
 
 impl Canonical for VotePayload {
@@ -341,17 +493,20 @@ impl VotePayload {
 /// What a proposer signs: "at `height`/`round` I propose `block_hash`", with the round of the
 /// proof-of-lock (`pol_round`, Tendermint's `validRound`) when re-proposing a value that already
 /// gathered a prevote quorum. Signed in domain [`SigningDomain::Proposal`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[cbor(map)]
+#[serde(deny_unknown_fields)]
 pub struct ProposalPayload {
     #[n(0)]
     pub height: u64,
     #[n(1)]
     pub round: u32,
     #[n(2)]
+    #[serde(default)]
     pub pol_round: Option<u32>,
     #[n(3)]
     #[cbor(with = "minicbor::bytes")]
+    #[serde(with = "crate::codec::hex32")]
     pub block_hash: Hash,
 }
 
@@ -665,6 +820,165 @@ mod tests {
             ValidatorSet::new(huge),
             Err(LedgerError::PowerOverflow)
         ));
+    }
+
+    fn governed_body() -> BlockBody {
+        use crate::evidence::SignedVote;
+        use crate::governance::{GovernanceAction, GovernanceProposal};
+        let (a, b) = (key(1), key(2));
+        let proposal = GovernanceProposal {
+            chain_id: "test-chain".into(),
+            action: GovernanceAction::RevokeKey { name: "B".into() },
+            nonce: 1,
+            expires_at_height: 9,
+        };
+        let vote = |hash: u8| {
+            SignedVote::sign(
+                VotePayload {
+                    kind: VoteKind::Prevote,
+                    height: 3,
+                    round: 0,
+                    block_hash: Some([hash; 32]),
+                },
+                &b,
+                "test-chain",
+            )
+        };
+        BlockBody {
+            events: vec![],
+            governance: vec![GovernanceTx::new(
+                proposal.clone(),
+                vec![proposal.approve(&a)],
+            )],
+            evidence: vec![Equivocation::votes(vote(1), vote(2))],
+            next_validators: Some(set_of(&[&a])),
+        }
+    }
+
+    #[test]
+    fn empty_body_parts_are_omitted_and_explicit_empties_refused() {
+        // An empty body is the empty map, as before governance existed.
+        assert_eq!(BlockBody::default().to_canonical_bytes(), vec![0xa0]);
+        // {1: []} decodes to the default body but is not its canonical encoding.
+        assert!(matches!(
+            BlockBody::from_canonical_bytes(&[0xa1, 0x01, 0x80], 16),
+            Err(codec::CodecError::NotCanonical { .. })
+        ));
+        let body = governed_body();
+        let bytes = body.to_canonical_bytes();
+        assert_eq!(
+            BlockBody::from_canonical_bytes(&bytes, MAX_BLOCK_BYTES).unwrap(),
+            body
+        );
+        body.check_limits().unwrap();
+    }
+
+    #[test]
+    fn body_limits_are_enforced_at_the_boundary() {
+        let mut body = governed_body();
+        body.evidence = vec![body.evidence[0].clone(); MAX_BLOCK_EVIDENCE];
+        body.governance = vec![body.governance[0].clone(); MAX_BLOCK_GOVERNANCE];
+        body.check_limits().unwrap();
+        body.evidence.push(body.evidence[0].clone());
+        assert_eq!(
+            body.check_limits(),
+            Err(LedgerError::TooManyInBody {
+                what: "pieces of evidence",
+                count: MAX_BLOCK_EVIDENCE + 1,
+                limit: MAX_BLOCK_EVIDENCE
+            })
+        );
+        body.evidence.pop();
+        body.governance.push(body.governance[0].clone());
+        assert!(matches!(
+            body.check_limits(),
+            Err(LedgerError::TooManyInBody {
+                what: "governance transactions",
+                ..
+            })
+        ));
+        // Bytes: grow one proposal's text to land exactly on, then one past, the limit.
+        let mut body = governed_body();
+        let base = body.to_canonical_bytes().len();
+        let grow = |body: &mut BlockBody, extra: usize| {
+            body.governance[0].proposal.chain_id = "x".repeat(extra);
+        };
+        // "test-chain" (10 bytes, 1-byte header) becomes a text with a 5-byte header.
+        let fill = MAX_BLOCK_BYTES - (base - 11) - 5;
+        grow(&mut body, fill);
+        assert_eq!(body.to_canonical_bytes().len(), MAX_BLOCK_BYTES);
+        body.check_limits().unwrap();
+        grow(&mut body, fill + 1);
+        assert_eq!(
+            body.check_limits(),
+            Err(LedgerError::BodyTooLarge {
+                size: MAX_BLOCK_BYTES + 1
+            })
+        );
+    }
+
+    #[test]
+    fn hand_offs_carry_the_next_set_in_the_body() {
+        let (a, b) = (key(1), key(2));
+        let current = set_of(&[&a]);
+        let next = set_of(&[&a, &b]);
+        let mut h = header(&current);
+        let mut body = BlockBody::default();
+        assert_eq!(next_validator_set(&current, &h, &body), Ok(current.clone()));
+        body.next_validators = Some(next.clone());
+        assert!(matches!(
+            next_validator_set(&current, &h, &body),
+            Err(LedgerError::NextValidatorsUnexpected { height: 7 })
+        ));
+        h.next_validators_hash = next.hash();
+        assert_eq!(next_validator_set(&current, &h, &body), Ok(next.clone()));
+        body.next_validators = None;
+        assert!(matches!(
+            next_validator_set(&current, &h, &body),
+            Err(LedgerError::NextValidatorsMissing { .. })
+        ));
+        body.next_validators = Some(set_of(&[&b]));
+        assert!(matches!(
+            next_validator_set(&current, &h, &body),
+            Err(LedgerError::NextValidatorsMismatch { .. })
+        ));
+        assert!(matches!(
+            next_validator_set(&next, &h, &body),
+            Err(LedgerError::ValidatorSetMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn signed_messages_round_trip_through_json() {
+        let vote = VotePayload {
+            kind: VoteKind::Precommit,
+            height: 3,
+            round: 1,
+            block_hash: None,
+        };
+        let json = serde_json::to_string(&vote).unwrap();
+        assert_eq!(serde_json::from_str::<VotePayload>(&json).unwrap(), vote);
+        let with_hash = VotePayload {
+            block_hash: Some([7; 32]),
+            ..vote
+        };
+        let json = serde_json::to_value(&with_hash).unwrap();
+        assert_eq!(json["block_hash"], hex::encode([7; 32]));
+        assert_eq!(
+            serde_json::from_value::<VotePayload>(json).unwrap(),
+            with_hash
+        );
+        let proposal = ProposalPayload {
+            height: 3,
+            round: 1,
+            pol_round: Some(0),
+            block_hash: [9; 32],
+        };
+        let json = serde_json::to_string(&proposal).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ProposalPayload>(&json).unwrap(),
+            proposal
+        );
     }
 
     #[test]

@@ -8,9 +8,12 @@ use std::collections::BTreeMap;
 
 use provenance_protocol::codec::Canonical;
 use provenance_protocol::crypto::SigningKey;
+use provenance_protocol::evidence::{Equivocation, SignedProposal, SignedVote};
 use provenance_protocol::genesis::{ConsensusParams, Genesis, GenesisValidator, Participant, Role};
+use provenance_protocol::governance::{GovernanceAction, GovernanceProposal, GovernanceTx};
 use provenance_protocol::ledger::{
-    BlockBody, BlockHeader, CommitSignature, FinalityCertificate, ProposalPayload,
+    BlockBody, BlockHeader, CommitSignature, FinalityCertificate, ProposalPayload, Validator,
+    ValidatorSet, VoteKind, VotePayload,
 };
 use provenance_protocol::merkle;
 use provenance_protocol::record::SignedEvent;
@@ -88,6 +91,7 @@ fn compute() -> BTreeMap<&'static str, String> {
 
     let body = BlockBody {
         events: vec![record.clone()],
+        ..BlockBody::default()
     };
     let header = BlockHeader {
         chain_id: CHAIN.into(),
@@ -140,7 +144,114 @@ fn compute() -> BTreeMap<&'static str, String> {
         "finality_certificate_cbor",
         hex::encode(certificate.to_canonical_bytes()),
     );
+    governance_and_evidence(&mut out, &validators, record);
     out
+}
+
+/// Governance, evidence and a body carrying all of it: §10 and §11 of SPEC.md.
+fn governance_and_evidence(
+    out: &mut BTreeMap<&'static str, String>,
+    validators: &ValidatorSet,
+    record: SignedEvent,
+) {
+    let proposal = GovernanceProposal {
+        chain_id: CHAIN.into(),
+        action: GovernanceAction::AddParticipant {
+            participant: Participant {
+                name: "Validator 5".into(),
+                roles: vec![Role::Validator, Role::Manufacturer],
+                signing_key: key(5).public_key(),
+                network_key: key(105).public_key(),
+                company_prefixes: vec!["0614145".into()],
+            },
+        },
+        nonce: 1,
+        expires_at_height: 100,
+    };
+    out.insert(
+        "governance_proposal_cbor",
+        hex::encode(proposal.to_canonical_bytes()),
+    );
+    out.insert("governance_proposal_id", hex::encode(proposal.id()));
+    out.insert(
+        "governance_approval_signature",
+        proposal.sign(&key(1)).to_string(),
+    );
+    let tx = GovernanceTx::new(
+        proposal.clone(),
+        (1..=3).map(|i| proposal.approve(&key(i))).collect(),
+    );
+    tx.verify(validators, CHAIN).unwrap();
+    out.insert("governance_tx_cbor", hex::encode(tx.to_canonical_bytes()));
+    let rotate = GovernanceProposal {
+        chain_id: CHAIN.into(),
+        action: GovernanceAction::RotateKeys {
+            name: "Validator 2".into(),
+            signing_key: Some(key(12).public_key()),
+            network_key: None,
+        },
+        nonce: 2,
+        expires_at_height: 100,
+    };
+    out.insert(
+        "governance_rotate_keys_proposal_cbor",
+        hex::encode(rotate.to_canonical_bytes()),
+    );
+
+    let vote = |hash: u8| {
+        SignedVote::sign(
+            VotePayload {
+                kind: VoteKind::Precommit,
+                height: 1,
+                round: 0,
+                block_hash: Some([hash; 32]),
+            },
+            &key(4),
+            CHAIN,
+        )
+    };
+    let votes = Equivocation::votes(vote(0xbb), vote(0xaa));
+    votes.verify(CHAIN, validators).unwrap();
+    out.insert(
+        "equivocation_votes_cbor",
+        hex::encode(votes.to_canonical_bytes()),
+    );
+    let proposal_at = |pol_round| {
+        SignedProposal::sign(
+            ProposalPayload {
+                height: 1,
+                round: 1,
+                pol_round,
+                block_hash: [0xcc; 32],
+            },
+            &key(2),
+            CHAIN,
+        )
+    };
+    let proposals = Equivocation::proposals(proposal_at(None), proposal_at(Some(0)));
+    proposals.verify(CHAIN, validators).unwrap();
+    out.insert(
+        "equivocation_proposals_cbor",
+        hex::encode(proposals.to_canonical_bytes()),
+    );
+
+    let mut next = validators.validators().to_vec();
+    next.push(Validator {
+        key: key(5).public_key(),
+        power: 10,
+    });
+    let body = BlockBody {
+        events: vec![record],
+        governance: vec![tx],
+        evidence: vec![votes],
+        next_validators: Some(ValidatorSet::new(next).unwrap()),
+    };
+    body.check_limits().unwrap();
+    out.insert(
+        "block_body_full_cbor",
+        hex::encode(body.to_canonical_bytes()),
+    );
+    out.insert("block_body_full_hash", hex::encode(body.hash()));
 }
 
 #[test]
@@ -175,4 +286,13 @@ fn golden_records_decode_back_from_their_bytes() {
     let cert = FinalityCertificate::from_canonical_bytes(&cert_bytes, 1 << 16).unwrap();
     assert_eq!(hex::encode(cert.header_hash), computed["block_header_hash"]);
     assert_eq!(hex::encode(header.hash()), computed["block_header_hash"]);
+    let tx_bytes = hex::decode(&computed["governance_tx_cbor"]).unwrap();
+    let tx = GovernanceTx::from_canonical_bytes(&tx_bytes, 1 << 16).unwrap();
+    assert_eq!(hex::encode(tx.id()), computed["governance_proposal_id"]);
+    let ev_bytes = hex::decode(&computed["equivocation_votes_cbor"]).unwrap();
+    Equivocation::from_canonical_bytes(&ev_bytes, 1024).unwrap();
+    let body_bytes = hex::decode(&computed["block_body_full_cbor"]).unwrap();
+    let body = BlockBody::from_canonical_bytes(&body_bytes, 1 << 20).unwrap();
+    assert_eq!(hex::encode(body.hash()), computed["block_body_full_hash"]);
+    assert_eq!(body.governance, vec![tx]);
 }

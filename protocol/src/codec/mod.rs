@@ -142,6 +142,8 @@ pub enum HashDomain {
     AppState,
     /// Canonical JSON of an EPCIS event → `content_hash` of a `SignedEvent`.
     EventContent,
+    /// `GovernanceProposal` → its id (what approvals and the API refer to).
+    GovernanceProposal,
 }
 
 impl HashDomain {
@@ -154,6 +156,7 @@ impl HashDomain {
             HashDomain::BlockBody => "provenance/v1/hash/block-body",
             HashDomain::AppState => "provenance/v1/hash/app-state",
             HashDomain::EventContent => "provenance/v1/hash/event-content",
+            HashDomain::GovernanceProposal => "provenance/v1/hash/governance-proposal",
         }
     }
 }

@@ -64,6 +64,13 @@ impl SigningKey {
         Self(ed25519_dalek::SigningKey::from_bytes(&seed))
     }
 
+    /// The RFC 8032 secret seed, zeroized on drop. For handing the same key to another
+    /// ed25519 implementation (the node derives its libp2p identity from its node key file);
+    /// never log or store it.
+    pub fn to_seed(&self) -> Zeroizing<[u8; SEED_LENGTH]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
         PublicKey::from_derived(self.0.verifying_key())

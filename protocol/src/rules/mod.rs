@@ -19,12 +19,18 @@
 //!   identifier or by a certifier, whoever holds it, even after retail sale.
 //! * Certifications (`certificationInfo`) may be recorded only by certifiers.
 
+mod evidence;
 mod facts;
+mod governance;
 mod identity;
+mod registry;
 mod state;
 
+pub use evidence::check_evidence;
 pub use facts::{CustodyStep, EventFacts};
+pub use governance::{check_governance, effective_height};
 pub use identity::{Identity, resolve_identifier};
+pub use registry::{KeyPurpose, KeyRecord, ParticipantEntry, genesis_changes};
 pub use state::{
     EpcKey, EpcState, EpcStatus, LedgerView, MemoryState, Overlay, ParticipantRecord,
     PendingChanges, StateChange,
@@ -77,6 +83,11 @@ pub enum RuleViolation {
     SignerRevoked {
         participant: String,
         revoked_at: u64,
+    },
+    #[error("the key of {participant} only signs from height {valid_from}")]
+    SignerNotYetValid {
+        participant: String,
+        valid_from: u64,
     },
     #[error(
         "sequence {found} of {participant} was already used (last accepted is {last}); the event is a replay"
@@ -169,7 +180,7 @@ pub enum RuleViolation {
     RecallNotAllowed { participant: String, epc: String },
     #[error("error declaration refers to event {id}, which is not in the ledger")]
     ErrorTargetMissing { id: EventHashId },
-    #[error("only the signer of event {id} may declare it erroneous")]
+    #[error("only the participant that signed event {id} may declare it erroneous")]
     ErrorByOtherSigner { id: EventHashId },
     #[error("event {id} was already declared erroneous")]
     ErrorAlreadyDeclared { id: EventHashId },
@@ -187,6 +198,7 @@ impl RuleViolation {
         match self {
             RuleViolation::UnknownSigner { .. } => "unknown_signer",
             RuleViolation::SignerRevoked { .. } => "signer_revoked",
+            RuleViolation::SignerNotYetValid { .. } => "signer_not_yet_valid",
             RuleViolation::SequenceReplayed { .. } => "sequence_replayed",
             RuleViolation::SequenceGap { .. } => "sequence_gap",
             RuleViolation::DuplicateEvent { .. } => "duplicate_event",
@@ -236,6 +248,12 @@ pub fn check_event<V: LedgerView + ?Sized>(
         return Err(RuleViolation::SignerRevoked {
             participant: signer.name,
             revoked_at,
+        });
+    }
+    if ctx.height < signer.valid_from {
+        return Err(RuleViolation::SignerNotYetValid {
+            participant: signer.name,
+            valid_from: signer.valid_from,
         });
     }
     let last = view.last_sequence(&record.signer);
@@ -301,7 +319,13 @@ fn check_error_declaration<V: LedgerView + ?Sized>(
     let original = view
         .event_signer(&id)
         .ok_or(RuleViolation::ErrorTargetMissing { id })?;
-    if original != signer.signing_key {
+    // The same organisation, under any of its keys: a rotation does not take away the right to
+    // correct one's own events.
+    let same_organisation = original == signer.signing_key
+        || view
+            .participant_by_key(&original)
+            .is_some_and(|p| p.name == signer.name);
+    if !same_organisation {
         return Err(RuleViolation::ErrorByOtherSigner { id });
     }
     if view.error_declared(&id) {
@@ -764,5 +788,7 @@ impl<V: LedgerView + ?Sized> Custody<'_, V> {
     }
 }
 
+#[cfg(test)]
+mod governance_tests;
 #[cfg(test)]
 mod tests;

@@ -8,9 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::PublicKey;
 use crate::event_hash::EventHashId;
+use crate::evidence::Offence;
 use crate::genesis::{Genesis, Role};
+use crate::ledger::ValidatorSet;
 
-/// The canonical index key of an identifier (see [`crate::rules::identity`]).
+use super::registry::{KeyPurpose, KeyRecord, ParticipantEntry, genesis_changes};
+
+/// The canonical index key of an identifier (see [`crate::rules::resolve_identifier`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct EpcKey(pub String);
@@ -21,8 +25,9 @@ impl std::fmt::Display for EpcKey {
     }
 }
 
-/// A registered participant as the rules see it. Custody is recorded by participant *name*, so
-/// that a key rotation does not orphan what an organisation holds.
+/// A registered participant as the rules see it through one of its signing keys. Custody is
+/// recorded by participant *name*, so that a key rotation does not orphan what an organisation
+/// holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantRecord {
     pub name: String,
@@ -31,6 +36,10 @@ pub struct ParticipantRecord {
     pub company_prefixes: Vec<String>,
     /// Height from which this key no longer signs (exclusive upper bound of validity).
     pub revoked_at: Option<u64>,
+    /// First height at which this key signs (0 for genesis keys; the effective height of the
+    /// governance action for keys added or rotated in later).
+    #[serde(default)]
+    pub valid_from: u64,
 }
 
 impl ParticipantRecord {
@@ -85,16 +94,37 @@ pub enum StateChange {
     EventRecorded { id: EventHashId, signer: PublicKey },
     /// An error declaration was recorded for the event with this ID.
     ErrorDeclared { id: EventHashId },
+    /// A participant registered or updated (upsert by `entry.name`).
+    Participant { entry: ParticipantEntry },
+    /// A key registered or its validity changed (upsert by `record.key`).
+    Key { record: KeyRecord },
+    /// `set` certifies every block from `from_height` until the next scheduled set (upsert by
+    /// height: a later change for the same height builds on, and replaces, an earlier one).
+    ValidatorSet { from_height: u64, set: ValidatorSet },
+    /// A governance proposal with this nonce was applied; the nonce cannot be used again.
+    GovernanceNonce { nonce: u64 },
+    /// Equivocation evidence for this offence was committed.
+    Evidence { offence: Offence },
 }
 
 /// Read-only view of ledger state at the point where the next event is applied.
 pub trait LedgerView {
-    /// The participant whose signing key this is (revoked keys included).
-    fn participant_by_key(&self, key: &PublicKey) -> Option<ParticipantRecord>;
-    /// The participant with this name.
-    fn participant_by_name(&self, name: &str) -> Option<ParticipantRecord>;
+    /// The registry entry of the participant with this name (removed participants included).
+    fn participant(&self, name: &str) -> Option<ParticipantEntry>;
+    /// The record of a key ever registered, for any purpose (revoked keys included).
+    fn key_record(&self, key: &PublicKey) -> Option<KeyRecord>;
     /// The participant owning the registered GS1 company prefix that starts `digits`, if any.
     fn prefix_owner(&self, digits: &str) -> Option<ParticipantRecord>;
+    /// A registered prefix that overlaps `prefix` (one is a prefix of the other, or they are
+    /// equal), with its owner's name: `(registered_prefix, owner)`.
+    fn overlapping_prefix(&self, prefix: &str) -> Option<(String, String)>;
+    /// The validator set in force at `height` with the height it took effect: the scheduled
+    /// set with the greatest `from_height <= height`.
+    fn scheduled_validator_set(&self, height: u64) -> Option<(u64, ValidatorSet)>;
+    /// Whether a governance proposal with this nonce was already applied.
+    fn governance_nonce_used(&self, nonce: u64) -> bool;
+    /// Whether evidence of this offence was already committed.
+    fn evidence_recorded(&self, offence: &Offence) -> bool;
     /// Last accepted sequence number of `signer` (0 before its first event).
     fn last_sequence(&self, signer: &PublicKey) -> u64;
     /// State of an identifier, if it was ever commissioned.
@@ -105,6 +135,60 @@ pub trait LedgerView {
     fn event_signer(&self, id: &EventHashId) -> Option<PublicKey>;
     /// Whether an error declaration was already recorded for this event.
     fn error_declared(&self, id: &EventHashId) -> bool;
+
+    /// The participant whose signing key this is, seen through that key: its validity is the
+    /// key's, not the participant's newest key's. `None` for network keys and unknown keys.
+    fn participant_by_key(&self, key: &PublicKey) -> Option<ParticipantRecord> {
+        let record = self
+            .key_record(key)
+            .filter(|r| r.purpose == KeyPurpose::Signing)?;
+        let entry = self.participant(&record.participant)?;
+        Some(joined(entry, &record))
+    }
+
+    /// The participant with this name, seen through its newest signing key.
+    fn participant_by_name(&self, name: &str) -> Option<ParticipantRecord> {
+        let entry = self.participant(name)?;
+        let record = self.key_record(&entry.signing_key)?;
+        Some(joined(entry, &record))
+    }
+
+    /// The validator set that certifies the block at `height` (the genesis set before the first
+    /// change takes effect).
+    fn validator_set_at(&self, height: u64) -> Option<ValidatorSet> {
+        self.scheduled_validator_set(height).map(|(_, set)| set)
+    }
+}
+
+fn joined(entry: ParticipantEntry, key: &KeyRecord) -> ParticipantRecord {
+    ParticipantRecord {
+        name: entry.name,
+        roles: entry.roles,
+        signing_key: key.key,
+        company_prefixes: entry.company_prefixes,
+        revoked_at: key.revoked_at,
+        valid_from: key.valid_from,
+    }
+}
+
+/// A registered prefix in `prefixes` that overlaps `prefix`: a shorter one it starts with, or
+/// one that starts with it (equal included).
+fn find_overlap(prefixes: &BTreeMap<String, String>, prefix: &str) -> Option<(String, String)> {
+    let shorter_or_equal = (6..=12.min(prefix.len()))
+        .filter_map(|len| prefix.get(..len))
+        .find_map(|candidate| prefixes.get_key_value(candidate));
+    let longer = || {
+        prefixes
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()
+            .filter(|(registered, _)| registered.starts_with(prefix))
+    };
+    shorter_or_equal
+        .or_else(longer)
+        .map(|(registered, owner)| (registered.clone(), owner.clone()))
 }
 
 /// Registered company prefixes are 6 to 12 digits; try each length on the identifier's digits.
@@ -118,9 +202,12 @@ fn lookup_prefix<'a>(prefixes: &'a BTreeMap<String, String>, digits: &str) -> Op
 /// rules to a bundle, and as the reference against which stored state is checked.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryState {
-    participants: BTreeMap<String, ParticipantRecord>,
-    by_key: BTreeMap<PublicKey, String>,
+    participants: BTreeMap<String, ParticipantEntry>,
+    keys: BTreeMap<PublicKey, KeyRecord>,
     prefixes: BTreeMap<String, String>,
+    validator_sets: BTreeMap<u64, ValidatorSet>,
+    nonces: BTreeSet<u64>,
+    offences: BTreeSet<Offence>,
     sequences: BTreeMap<PublicKey, u64>,
     epcs: BTreeMap<EpcKey, EpcState>,
     children: BTreeMap<EpcKey, BTreeSet<EpcKey>>,
@@ -130,28 +217,31 @@ pub struct MemoryState {
 }
 
 impl MemoryState {
-    /// The state at genesis: participants registered, nothing commissioned.
+    /// The state at genesis: participants and their keys registered, the genesis validator set
+    /// in force, nothing commissioned ([`genesis_changes`] applied).
     pub fn from_genesis(genesis: &Genesis) -> Self {
         let mut state = MemoryState::default();
-        for p in &genesis.participants {
-            state.register(ParticipantRecord {
-                name: p.name.clone(),
-                roles: p.roles.clone(),
-                signing_key: p.signing_key,
-                company_prefixes: p.company_prefixes.clone(),
-                revoked_at: None,
-            });
-        }
+        state.apply(genesis_changes(genesis));
         state
     }
 
-    /// Adds or replaces a participant.
-    pub fn register(&mut self, record: ParticipantRecord) {
-        for prefix in &record.company_prefixes {
-            self.prefixes.insert(prefix.clone(), record.name.clone());
-        }
-        self.by_key.insert(record.signing_key, record.name.clone());
-        self.participants.insert(record.name.clone(), record);
+    /// The network keys valid at `height`, with their participants' names, sorted by name: the
+    /// allow-list of nodes that may connect. A node that wants to admit peers across an
+    /// announced rotation asks for both its next height and that height plus the change delay.
+    pub fn network_keys_at(&self, height: u64) -> Vec<(String, PublicKey)> {
+        let mut keys: Vec<(String, PublicKey)> = self
+            .keys
+            .values()
+            .filter(|r| r.purpose == KeyPurpose::Network && r.valid_at(height))
+            .map(|r| (r.participant.clone(), r.key))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Every registered participant, by name.
+    pub fn participants(&self) -> impl Iterator<Item = &ParticipantEntry> {
+        self.participants.values()
     }
 
     /// Applies changes produced by the rules, in order.
@@ -184,6 +274,29 @@ impl MemoryState {
                 StateChange::ErrorDeclared { id } => {
                     self.errors_declared.insert(id);
                 }
+                StateChange::Participant { entry } => {
+                    if let Some(old) = self.participants.get(&entry.name) {
+                        for prefix in &old.company_prefixes {
+                            self.prefixes.remove(prefix);
+                        }
+                    }
+                    for prefix in &entry.company_prefixes {
+                        self.prefixes.insert(prefix.clone(), entry.name.clone());
+                    }
+                    self.participants.insert(entry.name.clone(), entry);
+                }
+                StateChange::Key { record } => {
+                    self.keys.insert(record.key, record);
+                }
+                StateChange::ValidatorSet { from_height, set } => {
+                    self.validator_sets.insert(from_height, set);
+                }
+                StateChange::GovernanceNonce { nonce } => {
+                    self.nonces.insert(nonce);
+                }
+                StateChange::Evidence { offence } => {
+                    self.offences.insert(offence);
+                }
             }
         }
     }
@@ -195,17 +308,29 @@ impl MemoryState {
 }
 
 impl LedgerView for MemoryState {
-    fn participant_by_key(&self, key: &PublicKey) -> Option<ParticipantRecord> {
-        self.by_key
-            .get(key)
-            .and_then(|name| self.participants.get(name))
-            .cloned()
-    }
-    fn participant_by_name(&self, name: &str) -> Option<ParticipantRecord> {
+    fn participant(&self, name: &str) -> Option<ParticipantEntry> {
         self.participants.get(name).cloned()
+    }
+    fn key_record(&self, key: &PublicKey) -> Option<KeyRecord> {
+        self.keys.get(key).cloned()
     }
     fn prefix_owner(&self, digits: &str) -> Option<ParticipantRecord> {
         lookup_prefix(&self.prefixes, digits).and_then(|name| self.participant_by_name(name))
+    }
+    fn overlapping_prefix(&self, prefix: &str) -> Option<(String, String)> {
+        find_overlap(&self.prefixes, prefix)
+    }
+    fn scheduled_validator_set(&self, height: u64) -> Option<(u64, ValidatorSet)> {
+        self.validator_sets
+            .range(..=height)
+            .next_back()
+            .map(|(h, set)| (*h, set.clone()))
+    }
+    fn governance_nonce_used(&self, nonce: u64) -> bool {
+        self.nonces.contains(&nonce)
+    }
+    fn evidence_recorded(&self, offence: &Offence) -> bool {
+        self.offences.contains(offence)
     }
     fn last_sequence(&self, signer: &PublicKey) -> u64 {
         self.sequences.get(signer).copied().unwrap_or(0)
@@ -240,6 +365,13 @@ pub struct PendingChanges {
     epcs: BTreeMap<EpcKey, EpcState>,
     events: BTreeMap<EventHashId, PublicKey>,
     errors_declared: BTreeSet<EventHashId>,
+    participants: BTreeMap<String, ParticipantEntry>,
+    /// Prefixes of the participants registered by pending changes (prefixes never move).
+    prefixes: BTreeMap<String, String>,
+    keys: BTreeMap<PublicKey, KeyRecord>,
+    validator_sets: BTreeMap<u64, ValidatorSet>,
+    nonces: BTreeSet<u64>,
+    offences: BTreeSet<Offence>,
     changes: Vec<StateChange>,
 }
 
@@ -261,6 +393,24 @@ impl PendingChanges {
                     self.errors_declared.insert(*id);
                 }
                 StateChange::TransformedFrom { .. } => {}
+                StateChange::Participant { entry } => {
+                    for prefix in &entry.company_prefixes {
+                        self.prefixes.insert(prefix.clone(), entry.name.clone());
+                    }
+                    self.participants.insert(entry.name.clone(), entry.clone());
+                }
+                StateChange::Key { record } => {
+                    self.keys.insert(record.key, record.clone());
+                }
+                StateChange::ValidatorSet { from_height, set } => {
+                    self.validator_sets.insert(*from_height, set.clone());
+                }
+                StateChange::GovernanceNonce { nonce } => {
+                    self.nonces.insert(*nonce);
+                }
+                StateChange::Evidence { offence } => {
+                    self.offences.insert(offence.clone());
+                }
             }
         }
         self.changes.extend(changes);
@@ -297,14 +447,53 @@ impl<'a, V: LedgerView + ?Sized> Overlay<'a, V> {
 }
 
 impl<V: LedgerView + ?Sized> LedgerView for Overlay<'_, V> {
-    fn participant_by_key(&self, key: &PublicKey) -> Option<ParticipantRecord> {
-        self.base.participant_by_key(key)
+    fn participant(&self, name: &str) -> Option<ParticipantEntry> {
+        self.pending
+            .participants
+            .get(name)
+            .cloned()
+            .or_else(|| self.base.participant(name))
     }
-    fn participant_by_name(&self, name: &str) -> Option<ParticipantRecord> {
-        self.base.participant_by_name(name)
+    fn key_record(&self, key: &PublicKey) -> Option<KeyRecord> {
+        self.pending
+            .keys
+            .get(key)
+            .cloned()
+            .or_else(|| self.base.key_record(key))
     }
     fn prefix_owner(&self, digits: &str) -> Option<ParticipantRecord> {
-        self.base.prefix_owner(digits)
+        // Registered prefixes are prefix-free, so at most one of the two layers owns `digits`;
+        // the owner is re-read through the overlay in case pending changes updated it.
+        match lookup_prefix(&self.pending.prefixes, digits) {
+            Some(name) => self.participant_by_name(name),
+            None => self
+                .base
+                .prefix_owner(digits)
+                .and_then(|owner| self.participant_by_name(&owner.name)),
+        }
+    }
+    fn overlapping_prefix(&self, prefix: &str) -> Option<(String, String)> {
+        find_overlap(&self.pending.prefixes, prefix)
+            .or_else(|| self.base.overlapping_prefix(prefix))
+    }
+    fn scheduled_validator_set(&self, height: u64) -> Option<(u64, ValidatorSet)> {
+        let pending = self
+            .pending
+            .validator_sets
+            .range(..=height)
+            .next_back()
+            .map(|(h, set)| (*h, set.clone()));
+        let base = self.base.scheduled_validator_set(height);
+        match (pending, base) {
+            (Some(p), Some(b)) => Some(if p.0 >= b.0 { p } else { b }),
+            (p, b) => p.or(b),
+        }
+    }
+    fn governance_nonce_used(&self, nonce: u64) -> bool {
+        self.pending.nonces.contains(&nonce) || self.base.governance_nonce_used(nonce)
+    }
+    fn evidence_recorded(&self, offence: &Offence) -> bool {
+        self.pending.offences.contains(offence) || self.base.evidence_recorded(offence)
     }
     fn last_sequence(&self, signer: &PublicKey) -> u64 {
         self.pending

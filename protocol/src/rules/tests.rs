@@ -422,9 +422,11 @@ fn strangers_revoked_keys_and_future_events_are_refused() {
         Err(RuleViolation::UnknownSigner { .. })
     ));
 
-    let mut roaster = w.state.participant_by_name("Roaster").unwrap();
-    roaster.revoked_at = Some(1);
-    w.state.register(roaster);
+    let roaster = w.state.participant_by_name("Roaster").unwrap();
+    let record = w.state.key_record(&roaster.signing_key).unwrap();
+    w.state.apply([StateChange::Key {
+        record: record.revoked_from(1),
+    }]);
     let err = w.submit("Roaster", commission(&[BAG])).unwrap_err();
     assert_eq!(err.code(), "signer_revoked");
 
