@@ -1,10 +1,14 @@
 //! Building a block: apply candidate events in order through the protocol rules, append them to
-//! the global Merkle log, and fill in the header. Deterministic given its inputs; no I/O beyond
-//! reading the committed state and Merkle nodes through the store's views.
+//! the global Merkle log, apply governance and evidence, and fill in the header. Deterministic
+//! given its inputs; no I/O beyond reading the committed state and Merkle nodes through the
+//! store's views. A proposer builds from its mempool; every other node re-builds a proposed or
+//! synced block from that block's own contents and requires the identical block.
 
 use provenance_protocol::crypto::PublicKey;
-use provenance_protocol::genesis::Genesis;
-use provenance_protocol::ledger::{Block, BlockBody, BlockHeader, ValidatorSet};
+use provenance_protocol::evidence::{Equivocation, EvidenceError};
+use provenance_protocol::genesis::{ConsensusParams, Genesis};
+use provenance_protocol::governance::{GovernanceError, GovernanceTx};
+use provenance_protocol::ledger::{Block, BlockBody, BlockHeader};
 use provenance_protocol::merkle::{CompletedNode, MerkleLog};
 use provenance_protocol::record::VerifiedEvent;
 use provenance_protocol::rules::{
@@ -57,11 +61,20 @@ pub struct Candidate {
     pub event: VerifiedEvent,
 }
 
+/// What a block may contain, in the order it is applied.
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    pub candidates: Vec<Candidate>,
+    pub governance: Vec<GovernanceTx>,
+    pub evidence: Vec<Equivocation>,
+}
+
 /// The outcome of building a block.
 #[derive(Debug)]
 pub struct BuiltBlock {
     pub block: Block,
-    /// State changes, in event order (each event's run ends with its `Sequence` change).
+    /// State changes, in order: each event's run ends with its `Sequence` change; governance
+    /// and evidence changes follow the events'.
     pub changes: Vec<StateChange>,
     /// Merkle nodes completed by this block's events.
     pub merkle_nodes: Vec<CompletedNode>,
@@ -71,8 +84,30 @@ pub struct BuiltBlock {
     pub deferred: Vec<u64>,
     /// Candidates the rules refused, with why.
     pub rejected: Vec<(u64, RuleViolation)>,
+    /// Governance transactions refused (index in the contents, why).
+    pub rejected_governance: Vec<(usize, GovernanceError)>,
+    /// Evidence refused (index in the contents, why).
+    pub rejected_evidence: Vec<(usize, EvidenceError)>,
     /// The log after this block.
     pub log: MerkleLog,
+}
+
+impl BuiltBlock {
+    /// Whether every item offered was included (what re-executing a proposed block requires).
+    pub fn included_everything(&self) -> bool {
+        self.deferred.is_empty()
+            && self.rejected.is_empty()
+            && self.rejected_governance.is_empty()
+            && self.rejected_evidence.is_empty()
+    }
+}
+
+/// Why no block can be built on a tip at all (not about any one item).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    #[error("the state knows no validator set for height {height}")]
+    NoValidatorSet { height: u64 },
 }
 
 /// Inputs of [`build_block`] that are not the state.
@@ -81,25 +116,31 @@ pub struct BlockParams<'a> {
     pub chain_id: &'a str,
     pub proposer: PublicKey,
     pub time_ms: u64,
-    pub max_clock_skew_ms: u64,
-    pub validators: &'a ValidatorSet,
+    pub consensus: &'a ConsensusParams,
 }
 
-/// Builds the next block on `tip` from `candidates`, in order, against the committed `view`.
+/// Builds the next block on `tip` from `contents`, in order, against the committed `view`:
+/// events (each through the rules, appended to the log), then governance transactions, then
+/// evidence. Items that fail are left out and reported. The header names the validator set of
+/// its height and of the next; when they differ the body carries the next set, so a light
+/// client learns each hand-off from the block that announces it.
 pub fn build_block<V: LedgerView + ?Sized>(
     view: &V,
     tip: &Tip,
     params: BlockParams<'_>,
-    candidates: Vec<Candidate>,
-) -> BuiltBlock {
+    contents: Contents,
+) -> Result<BuiltBlock, BuildError> {
     let height = tip.height + 1;
     // Block times strictly increase even if the local clock stepped back.
     let time_ms = params.time_ms.max(tip.time_ms + 1);
     let ctx = RuleContext {
         height,
         block_time_ms: time_ms,
-        max_clock_skew_ms: params.max_clock_skew_ms,
+        max_clock_skew_ms: params.consensus.max_clock_skew_ms,
     };
+    let validators = view
+        .validator_set_at(height)
+        .ok_or(BuildError::NoValidatorSet { height })?;
     let mut pending = PendingChanges::default();
     let mut log = tip.log.clone();
     let mut events = Vec::new();
@@ -107,7 +148,7 @@ pub fn build_block<V: LedgerView + ?Sized>(
     let mut included = Vec::new();
     let mut deferred = Vec::new();
     let mut rejected = Vec::new();
-    for candidate in candidates {
+    for candidate in contents.candidates {
         let result = rules::check_event(&Overlay::new(view, &pending), &candidate.event, &ctx);
         match result {
             Ok(changes) => match log.append(candidate.event.record.leaf_hash()) {
@@ -124,8 +165,41 @@ pub fn build_block<V: LedgerView + ?Sized>(
             Err(violation) => rejected.push((candidate.key, violation)),
         }
     }
+    let mut governance = Vec::new();
+    let mut rejected_governance = Vec::new();
+    for (index, tx) in contents.governance.into_iter().enumerate() {
+        let overlay = Overlay::new(view, &pending);
+        match rules::check_governance(&overlay, &tx, params.chain_id, &ctx, params.consensus) {
+            Ok(changes) => {
+                pending.apply(changes);
+                governance.push(tx);
+            }
+            Err(e) => rejected_governance.push((index, e)),
+        }
+    }
+    let mut evidence = Vec::new();
+    let mut rejected_evidence = Vec::new();
+    for (index, item) in contents.evidence.into_iter().enumerate() {
+        let overlay = Overlay::new(view, &pending);
+        match rules::check_evidence(&overlay, &item, params.chain_id, &ctx) {
+            Ok(changes) => {
+                pending.apply(changes);
+                evidence.push(item);
+            }
+            Err(e) => rejected_evidence.push((index, e)),
+        }
+    }
+    let next_validators = Overlay::new(view, &pending)
+        .validator_set_at(height + 1)
+        .ok_or(BuildError::NoValidatorSet { height: height + 1 })?;
     let changes = pending.into_changes();
-    let body = BlockBody { events };
+    let next_validators_hash = next_validators.hash();
+    let body = BlockBody {
+        events,
+        governance,
+        evidence,
+        next_validators: (next_validators_hash != validators.hash()).then_some(next_validators),
+    };
     let header = BlockHeader {
         chain_id: params.chain_id.to_owned(),
         height,
@@ -135,17 +209,19 @@ pub fn build_block<V: LedgerView + ?Sized>(
         log_root: log.root().to_bytes(),
         log_size: log.size(),
         body_hash: body.hash(),
-        validators_hash: params.validators.hash(),
-        next_validators_hash: params.validators.hash(),
+        validators_hash: validators.hash(),
+        next_validators_hash,
         app_state_root: rules::next_app_state_root(&tip.app_state_root, &changes),
     };
-    BuiltBlock {
+    Ok(BuiltBlock {
         block: Block { header, body },
         changes,
         merkle_nodes,
         included,
         deferred,
         rejected,
+        rejected_governance,
+        rejected_evidence,
         log,
-    }
+    })
 }

@@ -56,6 +56,16 @@ pub const DEFAULT_MEMPOOL_MAX_PER_SIGNER: usize = 10_000;
 pub const DEFAULT_MEMPOOL_MAX_SEQUENCE_AHEAD: u64 = 10_000;
 /// Default `tracing` filter.
 pub const DEFAULT_LOG_FILTER: &str = "info,libp2p=warn";
+/// Default libp2p listen addresses: TCP and QUIC on port 7070 on every interface, because a node
+/// exists to be reached by the other organisations' nodes.
+pub const DEFAULT_P2P_LISTEN: &[&str] = &["/ip4/0.0.0.0/tcp/7070", "/ip4/0.0.0.0/udp/7070/quic-v1"];
+/// Default most established peer connections.
+pub const DEFAULT_P2P_MAX_CONNECTIONS: u32 = 128;
+/// Default idle timeout of a peer connection: long, because validator links must stay up between
+/// bursts of traffic (and are redialled if they drop anyway).
+pub const DEFAULT_P2P_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Default largest gossip message (a bundle of events or one consensus message).
+pub const DEFAULT_P2P_MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024;
 /// The word that disables a metrics listener where an address is expected.
 pub const METRICS_OFF: &str = "off";
 
@@ -75,6 +85,10 @@ pub mod env_vars {
     pub const METRICS_LISTEN: &str = "PROVENANCE_METRICS_LISTEN";
     /// `log.filter`.
     pub const LOG: &str = "PROVENANCE_LOG";
+    /// `p2p.listen`, comma-separated multiaddrs.
+    pub const P2P_LISTEN: &str = "PROVENANCE_P2P_LISTEN";
+    /// `p2p.bootstrap`, comma-separated multiaddrs ending in `/p2p/<peer id>`.
+    pub const P2P_BOOTSTRAP: &str = "PROVENANCE_P2P_BOOTSTRAP";
     /// Every variable above, for documentation and `--help`.
     pub const ALL: &[&str] = &[
         DATA_DIR,
@@ -84,6 +98,8 @@ pub mod env_vars {
         API_LISTEN,
         METRICS_LISTEN,
         LOG,
+        P2P_LISTEN,
+        P2P_BOOTSTRAP,
     ];
 }
 
@@ -114,6 +130,10 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Peer-to-peer network.
+    pub p2p: P2pConfig,
+    /// Consensus timing (local: validators need not agree on it).
+    pub consensus: ConsensusConfig,
 }
 
 /// `[api]`: the HTTP API.
@@ -193,6 +213,71 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             filter: DEFAULT_LOG_FILTER.to_owned(),
+        }
+    }
+}
+
+/// `[p2p]`: the libp2p network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pConfig {
+    /// Multiaddrs to listen on (TCP and/or QUIC). Empty: no network (a single-validator network).
+    pub listen: Vec<String>,
+    /// Peers to dial at start and redial while disconnected: multiaddrs ending in
+    /// `/p2p/<peer id>`.
+    pub bootstrap: Vec<String>,
+    /// Peer ids of read-only observers: they may connect and sync blocks; what they publish is
+    /// ignored.
+    pub observers: Vec<String>,
+    /// Most established peer connections in total.
+    pub max_connections: u32,
+    /// How long a connection with no traffic stays open.
+    #[serde(with = "humantime_serde")]
+    pub idle_connection_timeout: Duration,
+    /// Largest gossip message accepted or sent, in bytes.
+    pub max_gossip_bytes: usize,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        P2pConfig {
+            listen: DEFAULT_P2P_LISTEN.iter().map(|s| (*s).to_owned()).collect(),
+            bootstrap: Vec::new(),
+            observers: Vec::new(),
+            max_connections: DEFAULT_P2P_MAX_CONNECTIONS,
+            idle_connection_timeout: DEFAULT_P2P_IDLE_TIMEOUT,
+            max_gossip_bytes: DEFAULT_P2P_MAX_GOSSIP_BYTES,
+        }
+    }
+}
+
+/// `[consensus]`: this validator's round timeouts. They only affect liveness, so validators
+/// may differ; every timeout grows by `timeout_delta` per round, so after a partition heals
+/// some round is long enough for every honest validator to hear every other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusConfig {
+    /// How long to wait for the round's proposal (round 0).
+    #[serde(with = "humantime_serde")]
+    pub timeout_propose: Duration,
+    /// How long to wait for more prevotes or precommits after seeing a quorum of mixed votes.
+    #[serde(with = "humantime_serde")]
+    pub timeout_vote: Duration,
+    /// Added to every timeout per round.
+    #[serde(with = "humantime_serde")]
+    pub timeout_delta: Duration,
+    /// Period of re-sending this validator's messages of the current round (repairs loss).
+    #[serde(with = "humantime_serde")]
+    pub rebroadcast: Duration,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        ConsensusConfig {
+            timeout_propose: Duration::from_secs(3),
+            timeout_vote: Duration::from_secs(1),
+            timeout_delta: Duration::from_millis(500),
+            rebroadcast: Duration::from_secs(2),
         }
     }
 }
@@ -302,6 +387,8 @@ impl NodeConfig {
             metrics: MetricsConfig::default(),
             mempool: MempoolConfig::default(),
             log: LogConfig::default(),
+            p2p: P2pConfig::default(),
+            consensus: ConsensusConfig::default(),
         }
     }
 
@@ -326,6 +413,8 @@ impl NodeConfig {
             mut metrics,
             mempool,
             mut log,
+            mut p2p,
+            consensus,
         } = file_config;
 
         let data_dir = layered(
@@ -372,6 +461,13 @@ impl NodeConfig {
             log.filter = filter;
         }
 
+        if let Some(listen) = env.get(env_vars::P2P_LISTEN) {
+            p2p.listen = split_list(&listen);
+        }
+        if let Some(bootstrap) = env.get(env_vars::P2P_BOOTSTRAP) {
+            p2p.bootstrap = split_list(&bootstrap);
+        }
+
         let config = NodeConfig {
             data_dir,
             genesis,
@@ -381,6 +477,8 @@ impl NodeConfig {
             metrics,
             mempool,
             log,
+            p2p,
+            consensus,
         };
         config.validate()?;
         Ok(config)
@@ -420,6 +518,54 @@ impl NodeConfig {
                 ),
             });
         }
+        positive("p2p.max_connections", u128::from(self.p2p.max_connections))?;
+        positive("p2p.max_gossip_bytes", self.p2p.max_gossip_bytes as u128)?;
+        positive(
+            "p2p.idle_connection_timeout",
+            self.p2p.idle_connection_timeout.as_millis(),
+        )?;
+        for (key, list) in [
+            ("p2p.listen", &self.p2p.listen),
+            ("p2p.bootstrap", &self.p2p.bootstrap),
+        ] {
+            for addr in list {
+                let parsed: libp2p::Multiaddr = addr.parse().map_err(|e| ConfigError::Invalid {
+                    key,
+                    problem: format!("entry {addr:?} is not a multiaddr: {e}"),
+                })?;
+                if key == "p2p.bootstrap"
+                    && !parsed
+                        .iter()
+                        .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+                {
+                    return Err(ConfigError::Invalid {
+                        key,
+                        problem: format!(
+                            "entry {addr:?} must end in /p2p/<peer id> so the node knows whom it dials"
+                        ),
+                    });
+                }
+            }
+        }
+        for peer in &self.p2p.observers {
+            peer.parse::<libp2p::PeerId>()
+                .map_err(|e| ConfigError::Invalid {
+                    key: "p2p.observers",
+                    problem: format!("entry {peer:?} is not a peer id: {e}"),
+                })?;
+        }
+        positive(
+            "consensus.timeout_propose",
+            self.consensus.timeout_propose.as_millis(),
+        )?;
+        positive(
+            "consensus.timeout_vote",
+            self.consensus.timeout_vote.as_millis(),
+        )?;
+        positive(
+            "consensus.rebroadcast",
+            self.consensus.rebroadcast.as_millis(),
+        )?;
         if self.log.filter.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "log.filter",
@@ -452,6 +598,15 @@ impl NodeConfig {
         out.push_str(&body);
         Ok(out)
     }
+}
+
+/// A comma-separated list from an environment variable, blanks dropped.
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The first of flag, environment and file that is set.
@@ -507,6 +662,10 @@ struct FileConfig {
     mempool: MempoolConfig,
     #[serde(default)]
     log: LogConfig,
+    #[serde(default)]
+    p2p: P2pConfig,
+    #[serde(default)]
+    consensus: ConsensusConfig,
 }
 
 impl From<FileConfig> for NodeConfig {
@@ -525,6 +684,8 @@ impl From<FileConfig> for NodeConfig {
             metrics: file.metrics,
             mempool: file.mempool,
             log: file.log,
+            p2p: file.p2p,
+            consensus: file.consensus,
         }
     }
 }
@@ -541,6 +702,26 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &["max_events", "max_per_signer", "max_sequence_ahead"],
     ),
     ("log", &["filter"]),
+    (
+        "p2p",
+        &[
+            "listen",
+            "bootstrap",
+            "observers",
+            "max_connections",
+            "idle_connection_timeout",
+            "max_gossip_bytes",
+        ],
+    ),
+    (
+        "consensus",
+        &[
+            "timeout_propose",
+            "timeout_vote",
+            "timeout_delta",
+            "rebroadcast",
+        ],
+    ),
 ];
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -800,11 +981,11 @@ mod tests {
         );
         assert_eq!(
             message("data_dri = \"x\"\n"),
-            "config.toml: unknown key `data_dri`, expected one of data_dir, genesis, signing_key, node_key, api, metrics, mempool, log"
+            "config.toml: unknown key `data_dri`, expected one of data_dir, genesis, signing_key, node_key, api, metrics, mempool, log, p2p, consensus"
         );
         assert_eq!(
             message("[mempol]\nmax_events = 1\n"),
-            "config.toml: unknown key `mempol`, expected one of data_dir, genesis, signing_key, node_key, api, metrics, mempool, log"
+            "config.toml: unknown key `mempol`, expected one of data_dir, genesis, signing_key, node_key, api, metrics, mempool, log, p2p, consensus"
         );
         assert_eq!(
             message("api = 3\n"),

@@ -143,12 +143,15 @@ impl DevNetwork {
     }
 
     /// A node configuration for the validator: this directory, this genesis, the roaster's
-    /// signing key; every other setting at its default.
+    /// signing key, no peer-to-peer listener (a one-validator network needs no peers, and a
+    /// dev node should not open a port on every interface); every other setting at its
+    /// default.
     pub fn node_config(&self) -> NodeConfig {
         let mut config = NodeConfig::for_data_dir(self.data_dir.clone());
         config.genesis = self.genesis_path.clone();
         config.node_key = self.node_key.clone();
         config.signing_key = self.key_path(ROASTER).map(Path::to_owned);
+        config.p2p.listen = Vec::new();
         config
     }
 }

@@ -102,13 +102,22 @@ impl Mempool {
     /// If an event with this ID is waiting: `Some(true)` when it is this exact record (a
     /// resubmission, answered as before), `Some(false)` when it is a different record.
     pub fn contains(&self, event: &VerifiedEvent) -> Option<bool> {
-        let key = self.by_id.get(&event.record.event_hash_id)?;
-        let same = self
+        let waiting = self.get(&event.record.event_hash_id);
+        self.by_id.get(&event.record.event_hash_id)?;
+        Some(waiting.is_some_and(|w| w.record == event.record))
+    }
+
+    /// The waiting event with this ID (already verified: a node re-executing a block reuses it
+    /// instead of verifying the signature again).
+    pub fn get(&self, id: &EventHashId) -> Option<&VerifiedEvent> {
+        let key = *self.by_id.get(id)?;
+        // Entries are pushed in increasing key order (admission order), so they are sorted.
+        let index = self
             .entries
-            .iter()
-            .find(|e| e.key == *key)
-            .is_some_and(|e| e.event.record == event.record);
-        Some(same)
+            .binary_search_by_key(&key, |e| e.key)
+            .ok()
+            .or_else(|| self.entries.iter().position(|e| e.key == key))?;
+        self.entries.get(index).map(|e| &e.event)
     }
 
     /// The admission key of the waiting event with this ID.

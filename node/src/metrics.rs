@@ -24,6 +24,18 @@ pub struct Metrics {
     block_events: Counter,
     height: Gauge,
     mempool_events: Gauge,
+    consensus_round: Gauge,
+    equivocations: Counter,
+    peers: Gauge,
+    sync_target: Gauge,
+    gossip: Family<GossipLabel, Counter>,
+}
+
+/// Label of a received gossip message: its topic and the verdict given to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct GossipLabel {
+    topic: &'static str,
+    verdict: &'static str,
 }
 
 impl Default for Metrics {
@@ -42,6 +54,32 @@ impl Metrics {
         let block_events = Counter::default();
         let height = Gauge::default();
         let mempool_events = Gauge::default();
+        let consensus_round = Gauge::default();
+        let equivocations = Counter::default();
+        let peers = Gauge::default();
+        let sync_target = Gauge::default();
+        let gossip = Family::<GossipLabel, Counter>::default();
+        registry.register(
+            "consensus_round",
+            "Consensus round at the current height (0 when a height decides first time)",
+            consensus_round.clone(),
+        );
+        registry.register(
+            "equivocations",
+            "Conflicting signed messages of a validator detected (evidence recorded)",
+            equivocations.clone(),
+        );
+        registry.register("peers", "Connected peers", peers.clone());
+        registry.register(
+            "sync_target_height",
+            "Highest finalised height a peer reported (the catch-up target)",
+            sync_target.clone(),
+        );
+        registry.register(
+            "gossip_messages",
+            "Gossip messages received, by topic and verdict",
+            gossip.clone(),
+        );
         registry.register(
             "events_accepted",
             "Events accepted into the mempool (durably acknowledged)",
@@ -80,7 +118,35 @@ impl Metrics {
             block_events,
             height,
             mempool_events,
+            consensus_round,
+            equivocations,
+            peers,
+            sync_target,
+            gossip,
         }
+    }
+
+    pub(crate) fn set_round(&self, round: u32) {
+        self.consensus_round.set(i64::from(round));
+    }
+
+    pub(crate) fn equivocation(&self) {
+        self.equivocations.inc();
+    }
+
+    pub(crate) fn set_peers(&self, n: usize) {
+        self.peers.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn set_sync_target(&self, height: u64) {
+        self.sync_target
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn gossip(&self, topic: &'static str, verdict: &'static str) {
+        self.gossip
+            .get_or_create(&GossipLabel { topic, verdict })
+            .inc();
     }
 
     pub(crate) fn events_accepted(&self, n: usize) {

@@ -1,9 +1,10 @@
-//! Wiring: open the store, start the service, the group-commit flusher, the block producer, the
-//! HTTP API and the metrics listener; stop them in order on shutdown.
+//! Wiring: open the store, start the service, the group-commit flusher, the peer-to-peer network,
+//! the consensus engine, the HTTP API and the metrics listener; stop them in order on shutdown.
 //!
-//! Shutdown order: stop accepting requests (in-flight ones finish), let the producer finish the
-//! block it is building, flush storage, return. Every acknowledged event is already durable, so
-//! even an abrupt kill loses nothing; the order only avoids needless work at the next start.
+//! Shutdown order: stop accepting requests (in-flight ones finish), stop the engine (it finishes
+//! what it is executing), stop the network, flush storage, return. Every acknowledged event and
+//! every signed consensus message is already durable, so even an abrupt kill loses nothing and
+//! signs nothing twice; the order only avoids needless work at the next start.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,8 +18,11 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiLimits};
 use crate::config::NodeConfig;
+use crate::consensus::TimeoutConfig;
+use crate::engine::{Engine, EngineConfig};
 use crate::mempool::MempoolLimits;
 use crate::metrics::Metrics;
+use crate::net::{NetConfig, NetEvent, NetHandle, NetLimits};
 use crate::service::{NodeService, ServiceError};
 use crate::store::{SledStore, StoreError};
 
@@ -35,12 +39,20 @@ pub enum RuntimeError {
     },
     #[error("genesis file {path} is not a valid genesis: {reason}")]
     GenesisParse { path: PathBuf, reason: String },
-    #[error(
-        "no signing key configured: set `signing_key` in the config (a validator signs blocks with it)"
-    )]
-    NoSigningKey,
     #[error("cannot load signing key: {0}")]
     Key(#[from] provenance_client::keyfile::KeyFileError),
+    #[error(
+        "cannot load the node key {path} (the network identity; `provenance-node init` creates it): {source}"
+    )]
+    NodeKey {
+        path: PathBuf,
+        #[source]
+        source: provenance_client::keyfile::KeyFileError,
+    },
+    #[error("invalid p2p setting: {0}")]
+    P2pConfig(String),
+    #[error("cannot start the peer-to-peer network: {0}")]
+    Network(#[from] crate::net::NetError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -69,8 +81,10 @@ pub struct RunningNode {
     shutdown: watch::Sender<bool>,
     api_task: JoinHandle<()>,
     metrics_task: Option<JoinHandle<()>>,
-    producer_task: JoinHandle<()>,
+    engine_task: JoinHandle<()>,
     flusher_task: JoinHandle<()>,
+    net: Option<NetHandle>,
+    p2p_addrs: Vec<libp2p::Multiaddr>,
 }
 
 impl RunningNode {
@@ -82,6 +96,16 @@ impl RunningNode {
     /// Where the metrics listen, if enabled.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The addresses the peer-to-peer network listens on (port 0 resolved); empty without one.
+    pub fn p2p_addrs(&self) -> &[libp2p::Multiaddr] {
+        &self.p2p_addrs
+    }
+
+    /// The network handle, if the node has a network.
+    pub fn net(&self) -> Option<&NetHandle> {
+        self.net.as_ref()
     }
 
     /// The service (for in-process tests).
@@ -96,7 +120,10 @@ impl RunningNode {
         if let Some(task) = self.metrics_task {
             let _ = task.await;
         }
-        let _ = self.producer_task.await;
+        let _ = self.engine_task.await;
+        if let Some(net) = self.net {
+            net.shutdown().await;
+        }
         self.flusher_task.abort();
         let store = self.service.store().clone();
         let _ = tokio::task::spawn_blocking(move || store.flush()).await;
@@ -129,11 +156,10 @@ pub fn ledger_dir(data_dir: &Path) -> PathBuf {
 /// Starts a node from its configuration.
 pub async fn start(config: NodeConfig) -> Result<RunningNode, RuntimeError> {
     let genesis = load_genesis(&config.genesis)?;
-    let key_path = config
-        .signing_key
-        .clone()
-        .ok_or(RuntimeError::NoSigningKey)?;
-    let signing_key = provenance_client::keyfile::load_key_file(&key_path)?;
+    let signing_key = match &config.signing_key {
+        Some(path) => Some(provenance_client::keyfile::load_key_file(path)?),
+        None => None,
+    };
     std::fs::create_dir_all(&config.data_dir).map_err(|source| RuntimeError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -174,11 +200,32 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, RuntimeError> {
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     let flusher_task = tokio::spawn(service.clone().run_flusher());
-    let producer_task = tokio::spawn(run_producer(
+    let (net, net_events) = start_network(&config, &service).await?;
+    let p2p_addrs = match &net {
+        Some(net) => net.listen_addrs().await,
+        None => Vec::new(),
+    };
+    let engine = Engine::new(
         service.clone(),
-        Duration::from_millis(genesis.params.block_interval_ms.max(1)),
-        shutdown_rx.clone(),
-    ));
+        net.clone(),
+        EngineConfig {
+            timeouts: TimeoutConfig {
+                propose: config.consensus.timeout_propose,
+                propose_delta: config.consensus.timeout_delta,
+                prevote: config.consensus.timeout_vote,
+                prevote_delta: config.consensus.timeout_delta,
+                precommit: config.consensus.timeout_vote,
+                precommit_delta: config.consensus.timeout_delta,
+                rebroadcast: config.consensus.rebroadcast,
+            },
+            block_interval: Duration::from_millis(genesis.params.block_interval_ms.max(1)),
+            sync_interval: SYNC_INTERVAL,
+            regossip_after: REGOSSIP_AFTER,
+            max_gossip_bytes: config.p2p.max_gossip_bytes,
+            max_response_bytes: NetLimits::default().max_response_bytes,
+        },
+    );
+    let engine_task = tokio::spawn(engine.run(net_events, shutdown_rx.clone()));
     let router = api::router(
         service.clone(),
         ApiLimits {
@@ -206,6 +253,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, RuntimeError> {
         height = status.height,
         mempool = status.mempool_size,
         api = %api_addr,
+        p2p = ?p2p_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        peer_id = ?net.as_ref().map(|n| n.local_peer_id().to_string()),
         "node started"
     );
     Ok(RunningNode {
@@ -215,8 +264,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, RuntimeError> {
         shutdown,
         api_task,
         metrics_task,
-        producer_task,
+        engine_task,
         flusher_task,
+        net,
+        p2p_addrs,
     })
 }
 
@@ -266,27 +317,95 @@ async fn serve(
     }
 }
 
-/// Seals a block every `interval` while events wait; on shutdown, finishes the block in
-/// progress and returns.
-async fn run_producer(
-    service: NodeService,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        }
-        match service.produce_block().await {
-            Ok(_) => {}
-            Err(error) => {
-                // A validator that cannot commit must not keep signing: stop producing.
-                tracing::error!(%error, "block production failed; no further blocks will be produced");
-                return;
+/// How often the engine asks peers for their head.
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// Events accepted here and not in a block after this long are gossiped again.
+const REGOSSIP_AFTER: Duration = Duration::from_secs(3);
+
+/// Starts libp2p when the configuration asks for a network (listen or bootstrap addresses).
+/// The allow-list is every network key in the committed registry, plus configured observers;
+/// validators at the next height are gossip explicit peers.
+async fn start_network(
+    config: &NodeConfig,
+    service: &NodeService,
+) -> Result<
+    (
+        Option<NetHandle>,
+        Option<tokio::sync::mpsc::Receiver<NetEvent>>,
+    ),
+    RuntimeError,
+> {
+    if config.p2p.listen.is_empty() && config.p2p.bootstrap.is_empty() {
+        return Ok((None, None));
+    }
+    let node_key =
+        provenance_client::keyfile::load_key_file(&config.node_key).map_err(|source| {
+            RuntimeError::NodeKey {
+                path: config.node_key.clone(),
+                source,
             }
+        })?;
+    let parse_addrs = |list: &[String], key: &str| {
+        list.iter()
+            .map(|a| {
+                a.parse::<libp2p::Multiaddr>()
+                    .map_err(|e| RuntimeError::P2pConfig(format!("{key} entry {a:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let observers = config
+        .p2p
+        .observers
+        .iter()
+        .map(|p| {
+            p.parse::<libp2p::PeerId>()
+                .map_err(|e| RuntimeError::P2pConfig(format!("p2p.observers entry {p:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (registry, validators) = membership(service);
+    let limits = NetLimits {
+        max_gossip_bytes: config.p2p.max_gossip_bytes,
+        max_connections: config.p2p.max_connections,
+        idle_connection_timeout: config.p2p.idle_connection_timeout,
+        ..NetLimits::default()
+    };
+    let (handle, events) = crate::net::start(NetConfig {
+        chain_id: service.genesis().chain_id.clone(),
+        keypair: crate::net::keypair_from(&node_key),
+        listen: parse_addrs(&config.p2p.listen, "p2p.listen")?,
+        bootstrap: parse_addrs(&config.p2p.bootstrap, "p2p.bootstrap")?,
+        registry,
+        validators,
+        observers,
+        limits,
+    })
+    .await?;
+    Ok((Some(handle), Some(events)))
+}
+
+/// The peers of the committed registry: every participant's node, and the validators' nodes
+/// at the next height.
+fn membership(service: &NodeService) -> (Vec<libp2p::PeerId>, Vec<libp2p::PeerId>) {
+    let store = service.store();
+    let height = service.tip().height + 1;
+    let validators = service.validator_set_at(height);
+    let mut registry = Vec::new();
+    let mut validator_peers = Vec::new();
+    for record in store.participants().unwrap_or_default() {
+        let Some(entry) = store.participant(&record.name) else {
+            continue;
+        };
+        if entry.removed_at.is_some_and(|at| at <= height) {
+            continue;
+        }
+        let peer = crate::net::peer_id_of(&entry.network_key);
+        registry.push(peer);
+        if validators
+            .as_ref()
+            .is_some_and(|set| set.power_of(&entry.signing_key).is_some())
+        {
+            validator_peers.push(peer);
         }
     }
+    (registry, validator_peers)
 }

@@ -2,6 +2,8 @@
 //! serving `api::router` on 127.0.0.1:0, driven by a minimal HTTP/1.1 client so every byte the
 //! server sends (status, headers, body shape) is what a real client would see.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -145,7 +147,7 @@ async fn start_with(mempool: MempoolLimits, limits: ApiLimits) -> TestNode {
     let service = NodeService::new(
         Arc::new(store),
         genesis,
-        key("Farm"),
+        Some(key("Farm")),
         mempool,
         metrics.clone(),
     )
@@ -193,13 +195,17 @@ impl TestNode {
             .await
     }
 
+    /// Seals the waiting events into a block as the sole validator does: build the proposal,
+    /// precommit it, commit it with that one-signature certificate.
     async fn seal(&self) -> u64 {
-        self.service
-            .produce_block()
+        assert!(self.service.mempool_len() > 0, "events were waiting");
+        self.seal_any().await
+    }
+
+    async fn seal_any(&self) -> u64 {
+        support::seal_as_sole_validator(&self.service, key("Farm"), CHAIN)
             .await
-            .unwrap()
-            .expect("events were waiting")
-            .height
+            .0
     }
 
     async fn header(&self, height: u64) -> (BlockHeader, FinalityCertificate) {
@@ -665,7 +671,8 @@ async fn resubmission_is_idempotent_before_and_after_the_block() {
     assert_eq!(after.status, 202, "{after:?}");
     assert_eq!(after.json(), first.json());
     assert_eq!(node.service.status().unwrap().mempool_size, 0);
-    assert!(node.service.produce_block().await.unwrap().is_none());
+    // Nothing waits any more: the next block is empty.
+    assert_eq!(node.service.mempool_len(), 0);
     let status = node.get("/v1/status").await.json();
     assert_eq!(status["log_size"], 1);
     let block = node.get("/v1/blocks/1").await.json();

@@ -103,7 +103,7 @@ fn setup() -> Setup {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {data:?}\ngenesis = {genesis:?}\nsigning_key = {key:?}\n\n[api]\nlisten = \"{addr}\"\n\n[metrics]\nenabled = false\n",
+            "data_dir = {data:?}\ngenesis = {genesis:?}\nsigning_key = {key:?}\n\n[api]\nlisten = \"{addr}\"\n\n[metrics]\nenabled = false\n\n[p2p]\nlisten = []\n",
             data = data_dir.display().to_string(),
             genesis = genesis_path.display().to_string(),
             key = key_path.display().to_string(),

@@ -1,5 +1,7 @@
 //! Submission limits at the limit, driven through the service directly.
 
+mod support;
+
 use std::sync::Arc;
 
 use provenance_node::mempool::MempoolLimits;
@@ -38,7 +40,7 @@ async fn a_batch_at_the_limit_is_processed_and_one_more_is_refused_unread() {
     let service = NodeService::new(
         Arc::new(store),
         genesis,
-        SigningKey::from_seed([1; 32]),
+        Some(SigningKey::from_seed([1; 32])),
         MempoolLimits::default(),
         Metrics::new(),
     )
@@ -68,8 +70,9 @@ async fn a_batch_at_the_limit_is_processed_and_one_more_is_refused_unread() {
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     assert_eq!(outcome.accepted.len(), MAX_BATCH_EVENTS);
     assert_eq!(service.status().unwrap().mempool_size, 1);
-    let committed = service.produce_block().await.unwrap().expect("a block");
-    assert_eq!(committed.events, 1);
+    let (_, events) =
+        support::seal_as_sole_validator(&service, SigningKey::from_seed([1; 32]), "limits").await;
+    assert_eq!(events, 1);
 
     let empty = service.submit(vec![]).await;
     assert_eq!(empty.failure.unwrap().1.code(), "empty_batch");

@@ -1,9 +1,39 @@
 //! Workspace-level test harness.
 //!
-//! Integration tests that span crates live in `tests/tests/`. This library holds what they share;
-//! today that is locating the workspace, later the multi-node `TestNet` harness.
+//! # Bird's Eye View
+//!
+//! Integration tests that span crates live in `tests/tests/`; this library holds what they share.
+//! Besides locating the workspace, that is the multi-node harness:
+//!
+//! - [`testnet`]: [`TestNet`] starts real `provenance-node` processes on loopback from a generated
+//!   genesis, kills and restarts them, partitions and heals the network, and waits for conditions
+//!   with a report of every node (status and log tail) when they do not come true.
+//! - [`proxy`]: [`LinkProxy`], the userspace TCP proxy on every node-to-node link that makes
+//!   partitions possible without root or `netem`.
+//! - [`client`]: [`NodeClient`], the HTTP API as the tests use it (protocol types in, protocol
+//!   types out, busy answers retried).
+//! - [`events`] and [`load`]: valid signed commissioning events from several signers, and a loop
+//!   that submits them until told to stop, counting only what was acknowledged.
+//! - [`chain`]: verification of a node's chain from genesis, as a light client would.
+//! - [`identity`]: deterministic test keys and libp2p peer ids.
+//!
+//! The harness depends on the protocol and client crates and on the node only as a binary: it
+//! talks to nodes over their config files, HTTP API and sockets, like an operator would.
 
 use std::path::PathBuf;
+
+pub mod chain;
+pub mod client;
+pub mod events;
+pub mod identity;
+pub mod load;
+pub mod proxy;
+pub mod testnet;
+
+pub use client::{NodeClient, NodeStatus};
+pub use events::{EventSource, SignerStream};
+pub use proxy::LinkProxy;
+pub use testnet::{TestNet, TestNetBuilder};
 
 /// The workspace root (the directory holding the virtual `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {

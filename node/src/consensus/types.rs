@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use provenance_protocol::crypto::{PublicKey, Signature};
-use provenance_protocol::ledger::{CommitSignature, FinalityCertificate, VoteKind, VotePayload};
+use provenance_protocol::crypto::PublicKey;
+use provenance_protocol::ledger::{CommitSignature, FinalityCertificate, VoteKind};
 use serde::{Deserialize, Serialize};
 
 /// A block hash: the opaque value consensus agrees on.
@@ -12,21 +12,7 @@ pub type Hash = [u8; 32];
 
 pub use provenance_protocol::ledger::ProposalPayload;
 
-/// A proposal with its proposer's signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedProposal {
-    pub payload: ProposalPayload,
-    pub proposer: PublicKey,
-    pub signature: Signature,
-}
-
-/// A prevote or precommit with its signer's signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedVote {
-    pub payload: VotePayload,
-    pub validator: PublicKey,
-    pub signature: Signature,
-}
+pub use provenance_protocol::evidence::{SignedProposal, SignedVote};
 
 /// Everything validators exchange. Wire encoding is the network layer's job.
 #[derive(Debug, Clone, PartialEq, Eq)]

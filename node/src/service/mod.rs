@@ -1,11 +1,11 @@
-//! The node's core service: admission of signed events (with durable acknowledgement), block
-//! production for a single validator, and the queries the API serves. The HTTP layer is a thin
-//! translation of these methods; tests drive them directly.
-//!
-//! Consensus seam: [`NodeService::produce_block`] is what a single validator runs on its timer.
-//! With several validators (the network issue) the block built here becomes a *proposal*, and the
-//! commit happens when the BFT engine delivers a certificate; everything below the proposal —
-//! building, rules, storage — stays as it is.
+//! The node's core service: admission of signed events (with durable acknowledgement), blocks
+//! ([`blocks`]: building this validator's proposal, re-executing a proposed block, committing a
+//! finalised one), and the queries the API serves. The HTTP layer and the consensus engine are
+//! thin drivers of these methods; tests drive them directly.
+
+mod blocks;
+
+pub use blocks::{BlockError, CommitOutcome};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,17 +14,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use provenance_protocol::crypto::SigningKey;
 use provenance_protocol::event_hash::EventHashId;
 use provenance_protocol::genesis::Genesis;
-use provenance_protocol::ledger::{
-    CommitSignature, FinalityCertificate, MAX_BLOCK_EVENTS, ValidatorSet,
-};
+use provenance_protocol::ledger::ValidatorSet;
 use provenance_protocol::merkle::{self, ConsistencyProof, InclusionProof, MerkleLog};
 use provenance_protocol::record::{RecordError, SignedEvent, VerifiedEvent};
 use provenance_protocol::rules::{self, LedgerView, Overlay, RuleContext, RuleViolation};
 use tokio::sync::{Notify, watch};
 
-use crate::chain::{self, BlockParams, Tip};
+use crate::chain::{self, Tip};
 use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
-use crate::store::{BlockCommit, ChainHead, LedgerStore, StoreError, StoredBlock, StoredEvent};
+use crate::store::{ChainHead, LedgerStore, StoreError, StoredBlock, StoredEvent};
 
 /// Most events accepted in one submission request.
 pub const MAX_BATCH_EVENTS: usize = 5_000;
@@ -97,24 +95,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("genesis is invalid: {0}")]
     Genesis(#[from] provenance_protocol::genesis::GenesisError),
-    #[error(
-        "signing key {key} is not a validator in this genesis; a non-validator node needs peers (not available yet)"
-    )]
-    NotAValidator { key: String },
     #[error("Merkle log in the store is unreadable: {0}")]
     Merkle(String),
-    #[error(
-        "the block proposed and signed at height {height} before a restart no longer rebuilds identically; refusing to sign another"
-    )]
-    ProposalMismatch { height: u64 },
-    #[error("the block proposed at height {height} before a restart is invalid: {reason}")]
-    ProposalInvalid { height: u64, reason: String },
-    #[error("cannot sign block {height}: {source}")]
-    Sign {
-        height: u64,
-        #[source]
-        source: StoreError,
-    },
 }
 
 /// Group commit: many submissions share one flush; none is acknowledged before its flush.
@@ -135,14 +117,25 @@ pub struct Status {
     pub log_size: u64,
     pub mempool_size: usize,
     pub peers: usize,
+    /// Whether this node votes in consensus at the next height.
+    pub validator: bool,
+    /// The consensus round at the next height (validators only).
+    pub round: Option<u32>,
+    /// Highest finalised height a peer reported (when above ours, the node is catching up).
+    pub sync_target: u64,
+    /// Equivocations (conflicting signed messages of a validator) this node detected.
+    pub equivocations: u64,
     pub version: &'static str,
 }
 
-/// A block just committed.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    pub height: u64,
-    pub events: usize,
+/// What the network and consensus engine report about themselves.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkStatus {
+    pub peers: usize,
+    pub validator: bool,
+    pub round: Option<u32>,
+    pub sync_target: u64,
+    pub equivocations: u64,
 }
 
 /// The node's core. Cheap to clone (`Arc` inside).
@@ -155,10 +148,20 @@ pub struct NodeService {
 struct Inner {
     store: Arc<dyn LedgerStore>,
     genesis: Genesis,
-    validators: ValidatorSet,
-    signing_key: SigningKey,
+    /// The organisation's key; a validator also votes with it.
+    signing_key: Option<SigningKey>,
     mempool: Mutex<Mempool>,
     tip: Mutex<Tip>,
+    /// Serialises block commits (consensus decisions and sync may both commit).
+    commit_lock: Mutex<()>,
+    /// Blocks already re-executed, by header hash, valid while the tip is unchanged.
+    executed: Mutex<Vec<([u8; 32], std::sync::Arc<chain::BuiltBlock>)>>,
+    /// Events accepted from clients (not from gossip), waiting to be gossiped by the engine.
+    outbox: Mutex<Vec<SignedEvent>>,
+    /// Wakes the engine: events arrived (to gossip, and to start a height).
+    work: Notify,
+    /// What the network and consensus report for `/v1/status`.
+    network_status: Mutex<NetworkStatus>,
     group_commit: GroupCommit,
     metrics: crate::metrics::Metrics,
 }
@@ -179,22 +182,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl NodeService {
-    /// Opens the service over a store: checks the validator key, rebuilds the tip from the
-    /// store's head and Merkle log, and re-admits the durable mempool.
+    /// Opens the service over a store: rebuilds the tip from the store's head and Merkle log,
+    /// and re-admits the durable mempool. `signing_key` is the organisation's key, if this node
+    /// holds it (a validator needs it to vote).
     pub fn new(
         store: Arc<dyn LedgerStore>,
         genesis: Genesis,
-        signing_key: SigningKey,
+        signing_key: Option<SigningKey>,
         limits: MempoolLimits,
         metrics: crate::metrics::Metrics,
     ) -> Result<Self, ServiceError> {
         genesis.validate()?;
-        let validators = genesis.validator_set()?;
-        if validators.power_of(&signing_key.public_key()).is_none() {
-            return Err(ServiceError::NotAValidator {
-                key: signing_key.public_key().to_string(),
-            });
-        }
         let tip = match store.head()? {
             None => Tip::genesis(&genesis),
             Some(ChainHead { header, .. }) => {
@@ -208,10 +206,14 @@ impl NodeService {
             inner: Arc::new(Inner {
                 store,
                 genesis,
-                validators,
                 signing_key,
                 mempool: Mutex::new(Mempool::new(limits)),
                 tip: Mutex::new(tip),
+                commit_lock: Mutex::new(()),
+                executed: Mutex::new(Vec::new()),
+                outbox: Mutex::new(Vec::new()),
+                work: Notify::new(),
+                network_status: Mutex::new(NetworkStatus::default()),
                 group_commit: GroupCommit {
                     requested: AtomicU64::new(0),
                     wake: Notify::new(),
@@ -232,6 +234,48 @@ impl NodeService {
     /// The store (read-only use: queries, proofs).
     pub fn store(&self) -> &Arc<dyn LedgerStore> {
         &self.inner.store
+    }
+
+    /// The organisation key this node holds, if any.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.inner.signing_key.as_ref()
+    }
+
+    /// The tip: newest finalised block (or genesis) and the log after it.
+    pub fn tip(&self) -> Tip {
+        lock(&self.inner.tip).clone()
+    }
+
+    /// The validator set that certifies the block at `height`, per the committed state (the
+    /// state knows sets up to the tip's height plus the governance delay).
+    pub fn validator_set_at(&self, height: u64) -> Option<ValidatorSet> {
+        self.inner.store.validator_set_at(height)
+    }
+
+    /// Number of events waiting for a block.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.inner.mempool).len()
+    }
+
+    /// Whether the event with this ID waits in the mempool.
+    pub fn is_waiting(&self, id: &EventHashId) -> bool {
+        lock(&self.inner.mempool).key_of(id).is_some()
+    }
+
+    /// Takes the events accepted from clients since the last call (for the engine to gossip).
+    pub fn take_outbox(&self) -> Vec<SignedEvent> {
+        std::mem::take(&mut *lock(&self.inner.outbox))
+    }
+
+    /// Resolves when events were accepted (or the engine is otherwise asked to look for work).
+    pub async fn work_available(&self) {
+        self.inner.work.notified().await;
+    }
+
+    /// Publishes what the network and consensus engine see, for `/v1/status`.
+    pub fn set_network_status(&self, status: NetworkStatus) {
+        self.inner.metrics.set_peers(status.peers);
+        *lock(&self.inner.network_status) = status;
     }
 
     /// The metrics registry handle.
@@ -288,9 +332,35 @@ impl NodeService {
         }
     }
 
-    /// Submits signed events, in order. Each accepted event is durable (flushed) before this
-    /// returns; processing stops at the first failure, keeping what was accepted before it.
+    /// Submits signed events from a client, in order. Each accepted event is durable (flushed)
+    /// before this returns; processing stops at the first failure, keeping what was accepted
+    /// before it. Accepted events are handed to the engine to gossip to the other nodes.
     pub async fn submit(&self, records: Vec<SignedEvent>) -> SubmitOutcome {
+        let outcome = self.admit(records.clone()).await;
+        if !outcome.accepted.is_empty() {
+            let accepted: std::collections::BTreeSet<EventHashId> =
+                outcome.accepted.iter().copied().collect();
+            lock(&self.inner.outbox).extend(
+                records
+                    .into_iter()
+                    .filter(|r| accepted.contains(&r.event_hash_id)),
+            );
+            self.inner.work.notify_one();
+        }
+        outcome
+    }
+
+    /// Admits signed events received from a peer: like [`NodeService::submit`], but they are
+    /// not gossiped again by this node (gossipsub forwards them once they are validated).
+    pub async fn admit_from_peer(&self, records: Vec<SignedEvent>) -> SubmitOutcome {
+        let outcome = self.admit(records).await;
+        if !outcome.accepted.is_empty() {
+            self.inner.work.notify_one();
+        }
+        outcome
+    }
+
+    async fn admit(&self, records: Vec<SignedEvent>) -> SubmitOutcome {
         if records.is_empty() {
             return SubmitOutcome {
                 accepted: vec![],
@@ -464,152 +534,6 @@ impl NodeService {
         }
     }
 
-    /// Builds, signs and commits the next block from the mempool, if anything waits.
-    pub async fn produce_block(&self) -> Result<Option<Committed>, ServiceError> {
-        let service = self.clone();
-        tokio::task::spawn_blocking(move || service.produce_block_blocking())
-            .await
-            .unwrap_or(Ok(None))
-    }
-
-    fn produce_block_blocking(&self) -> Result<Option<Committed>, ServiceError> {
-        let genesis = &self.inner.genesis;
-        let store = &self.inner.store;
-        let tip = lock(&self.inner.tip).clone();
-        let height = tip.height + 1;
-        // A block proposed and signed before a crash is committed as it was: signing another
-        // block at this height would be equivocation.
-        let resumed = store.proposal(height)?;
-        let (candidates, time_ms) = match &resumed {
-            Some(block) => (self.resume_candidates(block)?, block.header.time_ms),
-            None => {
-                let max = (genesis.params.max_block_events as usize).min(MAX_BLOCK_EVENTS);
-                (lock(&self.inner.mempool).candidates(max), now_ms())
-            }
-        };
-        if candidates.is_empty() {
-            return Ok(None);
-        }
-        let built = chain::build_block(
-            &**store,
-            &tip,
-            BlockParams {
-                chain_id: &genesis.chain_id,
-                proposer: self.inner.signing_key.public_key(),
-                time_ms,
-                max_clock_skew_ms: genesis.params.max_clock_skew_ms,
-                validators: &self.inner.validators,
-            },
-            candidates,
-        );
-        if let Some(block) = &resumed
-            && block.header != built.block.header
-        {
-            return Err(ServiceError::ProposalMismatch { height });
-        }
-        for (key, violation) in &built.rejected {
-            tracing::error!(key, code = violation.code(), error = %violation,
-                "an admitted event failed the rules at block time; dropping it");
-        }
-        if built.included.is_empty() {
-            self.drop_entries(&built.rejected)?;
-            return Ok(None);
-        }
-        let header = &built.block.header;
-        let header_hash = header.hash();
-        store.record_proposal(&built.block)?;
-        store
-            .record_signature(header.height, &header_hash)
-            .map_err(|source| ServiceError::Sign {
-                height: header.height,
-                source,
-            })?;
-        let unsigned = FinalityCertificate::from_precommits(header, 0, vec![]);
-        let signature = unsigned
-            .precommit_payload()
-            .sign(&self.inner.signing_key, &genesis.chain_id);
-        let certificate = FinalityCertificate::from_precommits(
-            header,
-            0,
-            vec![CommitSignature {
-                validator: self.inner.signing_key.public_key(),
-                signature,
-            }],
-        );
-        let mut included_pending = built.included.clone();
-        included_pending.extend(built.rejected.iter().map(|(k, _)| *k));
-        store.commit_block(BlockCommit {
-            block: &built.block,
-            certificate: &certificate,
-            changes: &built.changes,
-            merkle_nodes: &built.merkle_nodes,
-            included_pending: &included_pending,
-        })?;
-        store.forget_proposals_through(header.height)?;
-        let committed = Committed {
-            height: header.height,
-            events: built.included.len(),
-        };
-        *lock(&self.inner.tip) = Tip::after(header, built.log);
-        let mut mempool = lock(&self.inner.mempool);
-        if built.rejected.is_empty() && mempool.is_prefix(&built.included) {
-            mempool.remove(&built.included);
-        } else {
-            mempool.remove(&included_pending);
-            self.rebuild_mempool(&mut mempool)?;
-        }
-        self.inner.metrics.set_mempool(mempool.len());
-        drop(mempool);
-        self.inner
-            .metrics
-            .block_committed(committed.height, committed.events);
-        tracing::info!(
-            height = committed.height,
-            events = committed.events,
-            "block finalised"
-        );
-        Ok(Some(committed))
-    }
-
-    /// The events of a recorded proposal as candidates, keyed by their mempool entry when they
-    /// have one (an event that never became durable has none: it is committed all the same).
-    fn resume_candidates(
-        &self,
-        block: &provenance_protocol::ledger::Block,
-    ) -> Result<Vec<chain::Candidate>, ServiceError> {
-        let mempool = lock(&self.inner.mempool);
-        block
-            .body
-            .events
-            .iter()
-            .map(|record| {
-                let event =
-                    record
-                        .verify(self.chain_id())
-                        .map_err(|e| ServiceError::ProposalInvalid {
-                            height: block.header.height,
-                            reason: e.to_string(),
-                        })?;
-                let key = mempool.key_of(&record.event_hash_id).unwrap_or(u64::MAX);
-                Ok(chain::Candidate { key, event })
-            })
-            .collect()
-    }
-
-    fn drop_entries(&self, rejected: &[(u64, RuleViolation)]) -> Result<(), ServiceError> {
-        if rejected.is_empty() {
-            return Ok(());
-        }
-        let keys: Vec<u64> = rejected.iter().map(|(k, _)| *k).collect();
-        let mut mempool = lock(&self.inner.mempool);
-        mempool.remove(&keys);
-        self.rebuild_mempool(&mut mempool)?;
-        drop(mempool);
-        self.inner.store.remove_pending(&keys)?;
-        self.inner.store.flush()?;
-        Ok(())
-    }
-
     /// Re-checks every waiting event against the committed state, in order, after something
     /// other than a clean prefix left the mempool.
     fn rebuild_mempool(&self, mempool: &mut Mempool) -> Result<(), ServiceError> {
@@ -635,6 +559,7 @@ impl NodeService {
     /// Node status.
     pub fn status(&self) -> Result<Status, StoreError> {
         let head = self.inner.store.head()?;
+        let net = lock(&self.inner.network_status).clone();
         Ok(Status {
             chain_id: self.chain_id().to_owned(),
             genesis_hash: self.inner.genesis.hash().to_string(),
@@ -642,7 +567,11 @@ impl NodeService {
             head_hash: head.as_ref().map(|h| hex::encode(h.header.hash())),
             log_size: head.as_ref().map_or(0, |h| h.header.log_size),
             mempool_size: lock(&self.inner.mempool).len(),
-            peers: 0,
+            peers: net.peers,
+            validator: net.validator,
+            round: net.round,
+            sync_target: net.sync_target,
+            equivocations: net.equivocations,
             version: env!("CARGO_PKG_VERSION"),
         })
     }

@@ -19,7 +19,7 @@ use provenance_protocol::record::SignedEvent;
 use provenance_protocol::rules::{EpcKey, LedgerView, ParticipantRecord, StateChange};
 
 /// The on-disk schema this build reads and writes. A store with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why a storage operation failed. Each variant says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -50,14 +50,6 @@ pub enum StoreError {
     },
     #[error("store is corrupt: {what}")]
     Corrupt { what: String },
-    #[error(
-        "refusing to sign header {new} at height {height}: header {signed} was already signed there"
-    )]
-    DoubleSign {
-        height: u64,
-        signed: String,
-        new: String,
-    },
 }
 
 /// A finalised block as stored: the block and its certificate.
@@ -160,18 +152,21 @@ pub trait LedgerStore:
     /// Makes every earlier write durable (fsync).
     fn flush(&self) -> Result<(), StoreError>;
 
-    /// Records, durably, that this validator signs `header_hash` at `height`; refuses with
-    /// [`StoreError::DoubleSign`] if another hash was recorded there. Idempotent for the same hash.
-    fn record_signature(&self, height: u64, header_hash: &[u8; 32]) -> Result<(), StoreError>;
+    /// Stores, durably (flushed before returning), this validator's consensus signing state:
+    /// what it signed last and its lock. The consensus core must not sign anything it has not
+    /// first recorded here, so after a crash it can never sign a conflicting message. Opaque
+    /// bytes to the store (the consensus module owns the format).
+    fn record_signed_state(&self, state: &[u8]) -> Result<(), StoreError>;
+    /// The last state given to [`LedgerStore::record_signed_state`].
+    fn signed_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Keeps the full block this validator is about to sign (the first one per height wins),
-    /// so that after a crash between signing and committing it re-commits exactly that block
-    /// instead of building another one it must refuse to sign. Made durable by the
-    /// [`LedgerStore::record_signature`] that follows.
+    /// Keeps a block this validator proposes, before it signs the proposal (made durable by the
+    /// [`LedgerStore::record_signed_state`] that precedes the signature), so that after a crash
+    /// it can still serve and commit the block its recorded proposal names.
     fn record_proposal(&self, block: &Block) -> Result<(), StoreError>;
-    /// The block proposed at `height`, if one was recorded and not yet forgotten.
-    fn proposal(&self, height: u64) -> Result<Option<Block>, StoreError>;
-    /// Drops recorded proposals up to and including `height` (they are committed).
+    /// A recorded proposal by height and header hash.
+    fn proposal(&self, height: u64, header_hash: &[u8; 32]) -> Result<Option<Block>, StoreError>;
+    /// Drops recorded proposals up to and including `height` (they are decided).
     fn forget_proposals_through(&self, height: u64) -> Result<(), StoreError>;
 }
 

@@ -10,6 +10,7 @@
 mod commit;
 mod index;
 mod keys;
+mod registry;
 mod verify;
 
 #[cfg(test)]
@@ -23,11 +24,15 @@ use sled::Transactional;
 use provenance_protocol::codec::{Canonical, MAX_CANONICAL_BYTES};
 use provenance_protocol::crypto::PublicKey;
 use provenance_protocol::event_hash::EventHashId;
+use provenance_protocol::evidence::Offence;
 use provenance_protocol::genesis::Genesis;
+use provenance_protocol::ledger::ValidatorSet;
 use provenance_protocol::ledger::{Block, BlockBody, BlockHeader, FinalityCertificate};
 use provenance_protocol::merkle::{MerkleHash, NodeStore, node_key};
 use provenance_protocol::record::{MAX_SIGNED_EVENT_BYTES, SignedEvent};
-use provenance_protocol::rules::{EpcKey, EpcState, LedgerView, ParticipantRecord};
+use provenance_protocol::rules::{
+    EpcKey, EpcState, KeyRecord, LedgerView, ParticipantEntry, ParticipantRecord,
+};
 
 use super::{
     AggregationStay, BlockCommit, ChainHead, LedgerStore, SCHEMA_VERSION, StoreError, StoredBlock,
@@ -54,12 +59,16 @@ struct Trees {
     participants: sled::Tree,
     participant_keys: sled::Tree,
     prefixes: sled::Tree,
+    body_extras: sled::Tree,
+    validator_sets: sled::Tree,
+    governance_nonces: sled::Tree,
+    offences: sled::Tree,
     sequences: sled::Tree,
     epc_states: sled::Tree,
     children: sled::Tree,
     merkle_nodes: sled::Tree,
     pending: sled::Tree,
-    signed_headers: sled::Tree,
+    consensus_state: sled::Tree,
     proposals: sled::Tree,
 }
 
@@ -82,12 +91,16 @@ impl Trees {
             participants: db.open_tree(tree::PARTICIPANTS)?,
             participant_keys: db.open_tree(tree::PARTICIPANT_KEYS)?,
             prefixes: db.open_tree(tree::PREFIXES)?,
+            body_extras: db.open_tree(tree::BODY_EXTRAS)?,
+            validator_sets: db.open_tree(tree::VALIDATOR_SETS)?,
+            governance_nonces: db.open_tree(tree::GOVERNANCE_NONCES)?,
+            offences: db.open_tree(tree::OFFENCES)?,
             sequences: db.open_tree(tree::SEQUENCES)?,
             epc_states: db.open_tree(tree::EPC_STATES)?,
             children: db.open_tree(tree::CHILDREN)?,
             merkle_nodes: db.open_tree(tree::MERKLE_NODES)?,
             pending: db.open_tree(tree::PENDING)?,
-            signed_headers: db.open_tree(tree::SIGNED_HEADERS)?,
+            consensus_state: db.open_tree(tree::CONSENSUS_STATE)?,
             proposals: db.open_tree(tree::PROPOSALS)?,
         })
     }
@@ -250,44 +263,56 @@ impl SledStore {
         Ok(store)
     }
 
-    /// Writes the identity of a new store and the genesis participants, in one transaction.
+    /// Writes the identity of a new store and the genesis registry (participants, keys,
+    /// prefixes, the genesis validator set: `rules::genesis_changes`, exactly what the
+    /// in-memory state starts from), in one transaction.
     fn initialise(&self, genesis: &Genesis) -> Result<(), StoreError> {
-        let records: Vec<ParticipantRecord> = genesis
-            .participants
-            .iter()
-            .map(|p| ParticipantRecord {
-                name: p.name.clone(),
-                roles: p.roles.clone(),
-                signing_key: p.signing_key,
-                company_prefixes: p.company_prefixes.clone(),
-                revoked_at: None,
-            })
-            .collect();
-        let encoded = records
-            .iter()
-            .map(|r| keys::to_json(r, "participant").map(|json| (r, json)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let changes = provenance_protocol::rules::genesis_changes(genesis);
         let genesis_hash = genesis.hash().0;
         let t = &self.trees;
+        let set = [
+            &t.meta,
+            &t.participants,
+            &t.participant_keys,
+            &t.prefixes,
+            &t.validator_sets,
+            &t.governance_nonces,
+            &t.offences,
+        ];
         let result: sled::transaction::TransactionResult<(), StoreError> =
-            (&t.meta, &t.participants, &t.participant_keys, &t.prefixes).transaction(
-                |(meta_tx, participants, by_key, prefixes)| {
-                    meta_tx.insert(meta::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
-                    meta_tx.insert(meta::CHAIN_ID, genesis.chain_id.as_bytes())?;
-                    meta_tx.insert(meta::GENESIS_HASH, &genesis_hash)?;
-                    meta_tx.insert(meta::HEAD_HEIGHT, &keys::u64_be(0))?;
-                    meta_tx.insert(meta::LOG_SIZE, &keys::u64_be(0))?;
-                    // Same order and overwrite semantics as `MemoryState::from_genesis`.
-                    for (record, json) in &encoded {
-                        for prefix in &record.company_prefixes {
-                            prefixes.insert(prefix.as_bytes(), record.name.as_bytes())?;
-                        }
-                        by_key.insert(record.signing_key.as_bytes(), record.name.as_bytes())?;
-                        participants.insert(record.name.as_bytes(), json.as_slice())?;
-                    }
-                    Ok(())
-                },
-            );
+            set[..].transaction(|view: &Vec<sled::transaction::TransactionalTree>| {
+                let [
+                    meta_tx,
+                    participants,
+                    participant_keys,
+                    prefixes,
+                    validator_sets,
+                    governance_nonces,
+                    offences,
+                ] = view.as_slice()
+                else {
+                    return Err(sled::transaction::ConflictableTransactionError::Abort(
+                        corrupt("sled opened a different number of trees than asked"),
+                    ));
+                };
+                meta_tx.insert(meta::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+                meta_tx.insert(meta::CHAIN_ID, genesis.chain_id.as_bytes())?;
+                meta_tx.insert(meta::GENESIS_HASH, &genesis_hash)?;
+                meta_tx.insert(meta::HEAD_HEIGHT, &keys::u64_be(0))?;
+                meta_tx.insert(meta::LOG_SIZE, &keys::u64_be(0))?;
+                let registry = registry::RegistryTx {
+                    participants,
+                    participant_keys,
+                    prefixes,
+                    validator_sets,
+                    governance_nonces,
+                    offences,
+                };
+                for change in &changes {
+                    registry::apply(&registry, change)?;
+                }
+                Ok(())
+            });
         self.transaction_result(result)?;
         self.flush()
     }
@@ -461,34 +486,80 @@ impl SledStore {
             .collect()
     }
 
-    fn try_participant_by_name(&self, name: &str) -> Result<Option<ParticipantRecord>, StoreError> {
+    fn try_participant(&self, name: &str) -> Result<Option<ParticipantEntry>, StoreError> {
         self.read(&self.trees.participants, name.as_bytes())?
             .map(|json| keys::from_json(&json, &format!("participant {name:?}")))
             .transpose()
     }
 
-    fn try_participant_by_key(
-        &self,
-        key: &PublicKey,
-    ) -> Result<Option<ParticipantRecord>, StoreError> {
-        match self.read(&self.trees.participant_keys, key.as_bytes())? {
-            Some(name) => self.try_participant_by_name(&String::from_utf8_lossy(&name)),
-            None => Ok(None),
-        }
+    fn try_key_record(&self, key: &PublicKey) -> Result<Option<KeyRecord>, StoreError> {
+        self.read(&self.trees.participant_keys, key.as_bytes())?
+            .map(|json| keys::from_json(&json, &format!("key record of {key}")))
+            .transpose()
     }
 
     /// Same search as `MemoryState`: registered prefixes are 6 to 12 digits; the shortest
     /// registered prefix that starts `digits` wins.
-    fn try_prefix_owner(&self, digits: &str) -> Result<Option<ParticipantRecord>, StoreError> {
+    fn try_prefix_owner_name(&self, digits: &str) -> Result<Option<String>, StoreError> {
         for len in 6..=12.min(digits.len()) {
             let Some(candidate) = digits.get(..len) else {
                 continue;
             };
             if let Some(name) = self.read(&self.trees.prefixes, candidate.as_bytes())? {
-                return self.try_participant_by_name(&String::from_utf8_lossy(&name));
+                return Ok(Some(String::from_utf8_lossy(&name).into_owned()));
             }
         }
         Ok(None)
+    }
+
+    /// A registered prefix overlapping `prefix` (a shorter or equal one it starts with, or a
+    /// longer one starting with it), with its owner.
+    fn try_overlapping_prefix(&self, prefix: &str) -> Result<Option<(String, String)>, StoreError> {
+        if let Some(owner) = self.try_prefix_owner_name(prefix)? {
+            for len in 6..=12.min(prefix.len()) {
+                let Some(candidate) = prefix.get(..len) else {
+                    continue;
+                };
+                if self
+                    .read(&self.trees.prefixes, candidate.as_bytes())?
+                    .is_some()
+                {
+                    return Ok(Some((candidate.to_owned(), owner)));
+                }
+            }
+        }
+        match self.trees.prefixes.scan_prefix(prefix.as_bytes()).next() {
+            Some(entry) => {
+                let (key, name) = entry.map_err(|e| self.io(e))?;
+                Ok(Some((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    String::from_utf8_lossy(&name).into_owned(),
+                )))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn try_scheduled_validator_set(
+        &self,
+        height: u64,
+    ) -> Result<Option<(u64, ValidatorSet)>, StoreError> {
+        let Some(entry) = self
+            .trees
+            .validator_sets
+            .range(..=keys::u64_be(height))
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let (key, json) = entry.map_err(|e| self.io(e))?;
+        let from = keys::decode_u64(&key, "validator set height")?;
+        let set = keys::from_json(&json, &format!("validator set from height {from}"))?;
+        Ok(Some((from, set)))
+    }
+
+    fn contains(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<bool>, StoreError> {
+        tree.contains_key(key).map(Some).map_err(|e| self.io(e))
     }
 
     fn try_epc(&self, epc: &EpcKey) -> Result<Option<EpcState>, StoreError> {
@@ -524,7 +595,8 @@ impl LedgerStore for SledStore {
     }
 
     /// The body is rebuilt from the block's leaf range of the event log (events are stored
-    /// once, not twice), and checked against the header's `body_hash` before it is served.
+    /// once, not twice) plus its stored extras (governance, evidence, next validators), and
+    /// checked against the header's `body_hash` before it is served.
     fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {
         let Some(header) = self.header(height)? else {
             return Ok(None);
@@ -543,7 +615,17 @@ impl LedgerStore for SledStore {
         let events = (start..header.log_size)
             .map(|leaf| self.record_at(leaf))
             .collect::<Result<Vec<_>, _>>()?;
-        let body = BlockBody { events };
+        let mut body = match self.read(&self.trees.body_extras, &keys::u64_be(height))? {
+            Some(bytes) => {
+                BlockBody::from_canonical_bytes(&bytes, MAX_CANONICAL_BYTES).map_err(|e| {
+                    corrupt(format!(
+                        "the body extras of block {height} do not decode: {e}"
+                    ))
+                })?
+            }
+            None => BlockBody::default(),
+        };
+        body.events = events;
         if body.hash() != header.body_hash {
             return Err(corrupt(format!(
                 "the events stored for block {height} do not hash to its body_hash"
@@ -631,17 +713,29 @@ impl LedgerStore for SledStore {
 
     /// In name order.
     fn participants(&self) -> Result<Vec<ParticipantRecord>, StoreError> {
-        self.trees
-            .participants
-            .iter()
-            .map(|entry| {
-                let (name, json) = entry.map_err(|e| self.io(e))?;
-                keys::from_json(
-                    &json,
-                    &format!("participant {:?}", String::from_utf8_lossy(&name)),
-                )
-            })
-            .collect()
+        let mut out = Vec::new();
+        for entry in self.trees.participants.iter() {
+            let (name, json) = entry.map_err(|e| self.io(e))?;
+            let entry: ParticipantEntry = keys::from_json(
+                &json,
+                &format!("participant {:?}", String::from_utf8_lossy(&name)),
+            )?;
+            let key = self.try_key_record(&entry.signing_key)?.ok_or_else(|| {
+                corrupt(format!(
+                    "participant {:?} names signing key {} that has no key record",
+                    entry.name, entry.signing_key
+                ))
+            })?;
+            out.push(ParticipantRecord {
+                name: entry.name,
+                roles: entry.roles,
+                signing_key: key.key,
+                company_prefixes: entry.company_prefixes,
+                revoked_at: key.revoked_at,
+                valid_from: key.valid_from,
+            });
+        }
+        Ok(out)
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -703,43 +797,37 @@ impl LedgerStore for SledStore {
         self.db.flush().map(drop).map_err(|e| self.io(e))
     }
 
-    fn record_signature(&self, height: u64, header_hash: &[u8; 32]) -> Result<(), StoreError> {
-        let key = keys::u64_be(height);
-        let swapped = self
-            .trees
-            .signed_headers
-            .compare_and_swap(key, None as Option<&[u8]>, Some(&header_hash[..]))
+    fn record_signed_state(&self, state: &[u8]) -> Result<(), StoreError> {
+        self.trees
+            .consensus_state
+            .insert(meta::SIGNED_STATE, state)
             .map_err(|e| self.io(e))?;
-        if let Err(conflict) = swapped {
-            let signed = conflict.current.unwrap_or_default();
-            if signed.as_ref() != header_hash.as_slice() {
-                return Err(StoreError::DoubleSign {
-                    height,
-                    signed: hex::encode(signed),
-                    new: hex::encode(header_hash),
-                });
-            }
-        }
-        // Also on the idempotent path: an earlier call may have failed before its flush.
         self.flush()
     }
 
-    fn record_proposal(&self, block: &Block) -> Result<(), StoreError> {
-        let key = keys::u64_be(block.header.height);
-        // Keep the first proposal at a height: it is the one whose hash may have been signed.
-        let _ = self
+    fn signed_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
             .trees
+            .consensus_state
+            .get(meta::SIGNED_STATE)
+            .map_err(|e| self.io(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn record_proposal(&self, block: &Block) -> Result<(), StoreError> {
+        let key = keys::proposal(block.header.height, &block.header.hash());
+        self.trees
             .proposals
-            .compare_and_swap(key, None as Option<&[u8]>, Some(block.to_canonical_bytes()))
+            .insert(key, block.to_canonical_bytes())
             .map_err(|e| self.io(e))?;
         Ok(())
     }
 
-    fn proposal(&self, height: u64) -> Result<Option<Block>, StoreError> {
+    fn proposal(&self, height: u64, header_hash: &[u8; 32]) -> Result<Option<Block>, StoreError> {
         let Some(bytes) = self
             .trees
             .proposals
-            .get(keys::u64_be(height))
+            .get(keys::proposal(height, header_hash))
             .map_err(|e| self.io(e))?
         else {
             return Ok(None);
@@ -753,7 +841,11 @@ impl LedgerStore for SledStore {
 
     fn forget_proposals_through(&self, height: u64) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for entry in self.trees.proposals.range(..=keys::u64_be(height)) {
+        for entry in self
+            .trees
+            .proposals
+            .range(..keys::u64_be(height.saturating_add(1)))
+        {
             let (key, _) = entry.map_err(|e| self.io(e))?;
             batch.remove(key);
         }
@@ -765,16 +857,39 @@ impl LedgerStore for SledStore {
 }
 
 impl LedgerView for SledStore {
-    fn participant_by_key(&self, key: &PublicKey) -> Option<ParticipantRecord> {
-        self.record_fault(self.try_participant_by_key(key))
+    fn participant(&self, name: &str) -> Option<ParticipantEntry> {
+        self.record_fault(self.try_participant(name))
     }
 
-    fn participant_by_name(&self, name: &str) -> Option<ParticipantRecord> {
-        self.record_fault(self.try_participant_by_name(name))
+    fn key_record(&self, key: &PublicKey) -> Option<KeyRecord> {
+        self.record_fault(self.try_key_record(key))
     }
 
     fn prefix_owner(&self, digits: &str) -> Option<ParticipantRecord> {
-        self.record_fault(self.try_prefix_owner(digits))
+        let name = self.record_fault(self.try_prefix_owner_name(digits))?;
+        self.participant_by_name(&name)
+    }
+
+    fn overlapping_prefix(&self, prefix: &str) -> Option<(String, String)> {
+        self.record_fault(self.try_overlapping_prefix(prefix))
+    }
+
+    fn scheduled_validator_set(&self, height: u64) -> Option<(u64, ValidatorSet)> {
+        self.record_fault(self.try_scheduled_validator_set(height))
+    }
+
+    fn governance_nonce_used(&self, nonce: u64) -> bool {
+        self.record_fault(self.contains(&self.trees.governance_nonces, &keys::u64_be(nonce)))
+            .unwrap_or(false)
+    }
+
+    fn evidence_recorded(&self, offence: &Offence) -> bool {
+        let key = match registry::offence_key(offence) {
+            Ok(key) => key,
+            Err(e) => return self.record_fault::<bool>(Err(e)).unwrap_or(false),
+        };
+        self.record_fault(self.contains(&self.trees.offences, &key))
+            .unwrap_or(false)
     }
 
     fn last_sequence(&self, signer: &PublicKey) -> u64 {

@@ -12,6 +12,7 @@ use sled::transaction::{
 
 use provenance_protocol::codec::Canonical;
 use provenance_protocol::event_hash::EventHashId;
+use provenance_protocol::ledger::BlockBody;
 use provenance_protocol::merkle::{CompletedNode, MerkleLog};
 use provenance_protocol::record::SignedEvent;
 use provenance_protocol::rules::{EpcKey, EpcState, StateChange};
@@ -57,6 +58,10 @@ pub(super) struct Plan<'a> {
     header_bytes: Vec<u8>,
     certificate_bytes: Vec<u8>,
     events: Vec<PlannedEvent<'a>>,
+    /// Registry changes of the block's governance transactions and evidence, after the events.
+    registry: &'a [StateChange],
+    /// The body without its events, when it has anything else.
+    body_extras: Option<Vec<u8>>,
     nodes: Vec<CompletedNode>,
     included_pending: &'a [u64],
 }
@@ -143,7 +148,18 @@ impl<'a> Plan<'a> {
             ));
         }
         let nodes = merkle_nodes(store, commit, old_log_size)?;
-        let runs = split_changes(height, commit.changes, records)?;
+        let (runs, registry) = split_changes(height, commit.changes, records)?;
+        let body = &block.body;
+        let body_extras = (!body.governance.is_empty()
+            || !body.evidence.is_empty()
+            || body.next_validators.is_some())
+        .then(|| {
+            BlockBody {
+                events: Vec::new(),
+                ..body.clone()
+            }
+            .to_canonical_bytes()
+        });
         let events = records
             .iter()
             .zip(runs)
@@ -171,6 +187,8 @@ impl<'a> Plan<'a> {
             header_bytes: header.to_canonical_bytes(),
             certificate_bytes: certificate.to_canonical_bytes(),
             events,
+            registry,
+            body_extras,
             nodes,
             included_pending: commit.included_pending,
         })
@@ -197,6 +215,13 @@ impl<'a> Plan<'a> {
             &trees.children,
             &trees.merkle_nodes,
             &trees.pending,
+            &trees.body_extras,
+            &trees.participants,
+            &trees.participant_keys,
+            &trees.prefixes,
+            &trees.validator_sets,
+            &trees.governance_nonces,
+            &trees.offences,
         ];
         set[..].transaction(|view: &Vec<TransactionalTree>| {
             let [
@@ -218,6 +243,13 @@ impl<'a> Plan<'a> {
                 children,
                 merkle_nodes,
                 pending,
+                body_extras,
+                participants,
+                participant_keys,
+                prefixes,
+                validator_sets,
+                governance_nonces,
+                offences,
             ] = view.as_slice()
             else {
                 return abort(corrupt(
@@ -243,6 +275,15 @@ impl<'a> Plan<'a> {
                 children,
                 merkle_nodes,
                 pending,
+                body_extras,
+                registry: super::registry::RegistryTx {
+                    participants,
+                    participant_keys,
+                    prefixes,
+                    validator_sets,
+                    governance_nonces,
+                    offences,
+                },
             }
             .write(self)
         })
@@ -300,11 +341,12 @@ fn merkle_nodes(
 /// Cuts `changes` into one run per event (each ending with its `Sequence`) and checks that each
 /// run belongs to its event: the `Sequence` names the event's signer and sequence, and the run
 /// records exactly the event (`EventRecorded`) or an error declaration for it (`ErrorDeclared`).
+#[allow(clippy::type_complexity)]
 fn split_changes<'c>(
     height: u64,
     changes: &'c [StateChange],
     records: &[SignedEvent],
-) -> Result<Vec<(LeafKind, &'c [StateChange])>, StoreError> {
+) -> Result<(Vec<(LeafKind, &'c [StateChange])>, &'c [StateChange]), StoreError> {
     let mut rest = changes;
     let mut runs = Vec::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
@@ -358,16 +400,18 @@ fn split_changes<'c>(
         };
         runs.push((kind, run));
     }
-    if !rest.is_empty() {
+    if let Some(other) = rest
+        .iter()
+        .find(|c| !super::registry::is_registry_change(c))
+    {
         return Err(refuse(
             height,
             format_args!(
-                "{} state changes follow the last event's Sequence",
-                rest.len()
+                "state changes follow the last event's Sequence that are not registry changes (first: {other:?})"
             ),
         ));
     }
-    Ok(runs)
+    Ok((runs, rest))
 }
 
 /// The transaction's view of each tree.
@@ -390,6 +434,8 @@ struct Tx<'t> {
     children: &'t TransactionalTree,
     merkle_nodes: &'t TransactionalTree,
     pending: &'t TransactionalTree,
+    body_extras: &'t TransactionalTree,
+    registry: super::registry::RegistryTx<'t>,
 }
 
 impl Tx<'_> {
@@ -426,6 +472,12 @@ impl Tx<'_> {
             .insert(&plan.header_hash[..], &key[..])?;
         for event in &plan.events {
             self.event(height, event)?;
+        }
+        for change in plan.registry {
+            super::registry::apply(&self.registry, change)?;
+        }
+        if let Some(extras) = &plan.body_extras {
+            self.body_extras.insert(&key[..], extras.as_slice())?;
         }
         for node in &plan.nodes {
             let old = self
@@ -556,6 +608,9 @@ impl Tx<'_> {
             // Written with the record itself (`events` / `error_declarations`), checked to name
             // this very event in `split_changes`.
             StateChange::EventRecorded { .. } | StateChange::ErrorDeclared { .. } => {}
+            // An event's rules produce none of these; `split_changes` keeps registry changes
+            // for after the events. Written the same way if a future rule does.
+            other => super::registry::apply(&self.registry, other)?,
         }
         Ok(())
     }

@@ -47,12 +47,21 @@ pub(super) mod tree {
     pub const TRANSFORMED_INTO: &str = "transformed_into";
     /// [`super::text_entry`]`(identifier, from_leaf)` -> [`super::encode_stay`].
     pub const AGGREGATION: &str = "aggregation_history";
-    /// participant name -> JSON `ParticipantRecord`.
+    /// height (u64 BE) -> canonical `BlockBody` without its events (governance, evidence, next
+    /// validators), for blocks that have any of those. Events are stored once, in `events`.
+    pub const BODY_EXTRAS: &str = "body_extras";
+    /// participant name -> JSON `ParticipantEntry` (registry; removed participants stay).
     pub const PARTICIPANTS: &str = "state_participants";
-    /// signing key (32 bytes) -> participant name.
-    pub const PARTICIPANT_KEYS: &str = "state_participant_keys";
-    /// company prefix digits -> participant name.
+    /// key (32 bytes) -> JSON `KeyRecord`: every signing and network key ever registered.
+    pub const PARTICIPANT_KEYS: &str = "state_keys";
+    /// company prefix -> participant name.
     pub const PREFIXES: &str = "state_prefixes";
+    /// height (u64 BE) -> JSON `ValidatorSet` certifying blocks from that height on.
+    pub const VALIDATOR_SETS: &str = "state_validator_sets";
+    /// nonce (u64 BE) -> empty: governance proposals applied.
+    pub const GOVERNANCE_NONCES: &str = "state_governance_nonces";
+    /// JSON `Offence` -> empty: equivocations committed as evidence.
+    pub const OFFENCES: &str = "state_offences";
     /// signer key (32 bytes) -> last accepted sequence (u64 BE).
     pub const SEQUENCES: &str = "state_sequences";
     /// identifier key -> JSON `EpcState`.
@@ -63,10 +72,11 @@ pub(super) mod tree {
     pub const MERKLE_NODES: &str = "merkle_nodes";
     /// admission key (u64 BE) -> canonical `SignedEvent` (durable mempool).
     pub const PENDING: &str = "pending";
-    /// height (u64 BE) -> header hash this validator signed there.
-    pub const SIGNED_HEADERS: &str = "signed_headers";
-    /// height (u64 BE) -> canonical `Block` this validator proposed and signed there, kept
-    /// until committed so a crash between signing and committing re-commits the same block.
+    /// [`super::meta::SIGNED_STATE`] -> this validator's consensus signing state (JSON, owned
+    /// by the consensus module), written and flushed before anything it signs is sent.
+    pub const CONSENSUS_STATE: &str = "consensus_state";
+    /// [`super::proposal`]`(height, header hash)` -> canonical `Block` this validator proposed,
+    /// kept until decided so a restarted validator can serve and commit what it signed.
     pub const PROPOSALS: &str = "proposals";
 }
 
@@ -78,6 +88,8 @@ pub(super) mod meta {
     pub const CHAIN_ID: &[u8] = b"chain_id";
     /// 32 bytes: that genesis's hash.
     pub const GENESIS_HASH: &[u8] = b"genesis_hash";
+    /// Key of the one entry of the consensus-state tree.
+    pub const SIGNED_STATE: &[u8] = b"signed_state";
     /// u64 BE: height of the newest committed block (0 before the first).
     pub const HEAD_HEIGHT: &[u8] = b"head_height";
     /// u64 BE: number of leaves in the Merkle log.
@@ -281,6 +293,14 @@ pub(super) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, St
 /// Decodes a JSON state value; `what` names it in the error.
 pub(super) fn from_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{what} does not decode: {e}")))
+}
+
+/// Key of a recorded proposal: height (u64 BE) then header hash, so proposals sort by height.
+pub fn proposal(height: u64, header_hash: &[u8; 32]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(40);
+    key.extend_from_slice(&height.to_be_bytes());
+    key.extend_from_slice(header_hash);
+    key
 }
 
 #[cfg(test)]

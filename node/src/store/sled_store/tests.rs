@@ -417,32 +417,30 @@ fn pending_entries_survive_reopen_in_order_and_are_removed_by_commit() {
 }
 
 #[test]
-fn double_signing_is_refused_even_after_reopen() {
+fn signed_state_and_proposals_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let genesis = Net::new().genesis;
-    {
+    let net = Net::new();
+    let genesis = net.genesis.clone();
+    let (hash, height) = {
         let store = SledStore::open(dir.path(), &genesis).unwrap();
-        store.record_signature(1, &[1; 32]).unwrap();
-        store.record_signature(1, &[1; 32]).unwrap();
-        store.record_signature(2, &[2; 32]).unwrap();
-    }
+        assert_eq!(store.signed_state().unwrap(), None);
+        store.record_signed_state(b"first").unwrap();
+        store.record_signed_state(b"second").unwrap();
+        let block = build_block(&store, &net, &[]);
+        store.record_proposal(&block.block).unwrap();
+        store.flush().unwrap();
+        (block.block.header.hash(), block.block.header.height)
+    };
     let store = SledStore::open(dir.path(), &genesis).unwrap();
-    store.record_signature(1, &[1; 32]).unwrap();
-    let err = store.record_signature(1, &[3; 32]).unwrap_err();
-    match &err {
-        StoreError::DoubleSign {
-            height,
-            signed,
-            new,
-        } => {
-            assert_eq!(*height, 1);
-            assert_eq!(*signed, hex::encode([1; 32]));
-            assert_eq!(*new, hex::encode([3; 32]));
-        }
-        other => panic!("expected DoubleSign, got {other}"),
-    }
-    assert!(store.record_signature(2, &[1; 32]).is_err());
-    store.record_signature(3, &[3; 32]).unwrap();
+    assert_eq!(
+        store.signed_state().unwrap().as_deref(),
+        Some(&b"second"[..])
+    );
+    let block = store.proposal(height, &hash).unwrap().unwrap();
+    assert_eq!(block.header.hash(), hash);
+    assert_eq!(store.proposal(height, &[0; 32]).unwrap(), None);
+    store.forget_proposals_through(height).unwrap();
+    assert_eq!(store.proposal(height, &hash).unwrap(), None);
 }
 
 #[test]

@@ -271,6 +271,7 @@ impl<'s> BlockBuilder<'s> {
             .collect();
         let body = BlockBody {
             events: self.records,
+            ..BlockBody::default()
         };
         let header = BlockHeader {
             chain_id: net.genesis.chain_id.clone(),
