@@ -385,7 +385,7 @@ async fn start_network(
 
 /// The peers of the committed registry: every participant's node, and the validators' nodes
 /// at the next height.
-fn membership(service: &NodeService) -> (Vec<libp2p::PeerId>, Vec<libp2p::PeerId>) {
+pub(crate) fn membership(service: &NodeService) -> (Vec<libp2p::PeerId>, Vec<libp2p::PeerId>) {
     let store = service.store();
     let height = service.tip().height + 1;
     let validators = service.validator_set_at(height);

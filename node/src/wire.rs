@@ -4,8 +4,9 @@
 //!
 //! * Gossip topic `events`: [`EventBundle`], many signed events per message so gossip costs
 //!   little per event. No envelope signature: every event carries its signer's signature.
-//! * Gossip topic `consensus`: [`ConsensusEnvelope`], one proposal, vote, decision certificate
-//!   or piece of evidence. Messages are self-authenticating (signed by validators).
+//! * Gossip topic `consensus`: [`ConsensusEnvelope`], one proposal, vote, decision certificate,
+//!   piece of evidence or governance transaction. Messages are self-authenticating (signed by
+//!   validators).
 //! * Request-response `sync`: [`SyncRequest`] / [`SyncResponse`]: the peer's head, ranges of
 //!   finalised blocks with their certificates, and proposed blocks by hash. Blocks never travel
 //!   by gossip.
@@ -18,6 +19,7 @@
 use minicbor::{Decode, Encode};
 use provenance_protocol::codec::{Canonical, CodecError};
 use provenance_protocol::evidence::{Equivocation, SignedProposal, SignedVote};
+use provenance_protocol::governance::GovernanceTx;
 use provenance_protocol::ledger::{Block, BlockHeader, FinalityCertificate};
 use provenance_protocol::record::SignedEvent;
 
@@ -69,6 +71,10 @@ pub enum ConsensusMessage {
     /// Proof that a validator signed two conflicting messages.
     #[n(3)]
     Evidence(#[n(0)] Equivocation),
+    /// A governance transaction approved by more than two thirds of the voting power, for the
+    /// next proposer to include.
+    #[n(4)]
+    Governance(#[n(0)] GovernanceTx),
 }
 
 /// A request on the sync protocol.

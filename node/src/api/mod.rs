@@ -147,6 +147,11 @@ pub const ROUTES: &[Route] = &[
         handler: || post(submit::documents),
     },
     Route {
+        method: HttpMethod::Post,
+        path: "/v1/governance",
+        handler: || post(submit::governance),
+    },
+    Route {
         method: HttpMethod::Get,
         path: "/v1/events/{event_hash_id}",
         handler: || get(read::event),

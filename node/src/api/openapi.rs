@@ -21,6 +21,7 @@ pub fn document() -> Value {
         "info": info(),
         "tags": [
             {"name": "submit", "description": "Submit signed EPCIS events."},
+            {"name": "governance", "description": "Registry and validator-set changes approved by the validators."},
             {"name": "ledger", "description": "Read events, product histories and blocks."},
             {"name": "proofs", "description": "Merkle inclusion and consistency proofs."},
             {"name": "node", "description": "Node status, health and this document."}
@@ -158,6 +159,7 @@ fn paths() -> Value {
     json!({
         "/v1/events": {"post": submit_events()},
         "/v1/documents": {"post": submit_documents()},
+        "/v1/governance": {"post": submit_governance()},
         "/v1/events/{event_hash_id}": {"get": get_event()},
         "/v1/products/{id}/history": {"get": get_history()},
         "/v1/blocks/{height}": {"get": get_block()},
@@ -245,6 +247,47 @@ fn submit_documents() -> Value {
         "The body holds the events of one EPCIS 2.0 document, each signed by the client \
          (`provenance` CLI), in document order. Answers exactly like `POST /v1/events`.",
         schema_ref("DocumentSubmission"),
+    )
+}
+
+fn submit_governance() -> Value {
+    operation(
+        "governance",
+        "submitGovernance",
+        "Submit an approved governance transaction",
+        "A registry or validator-set change (add or remove a participant, set a validator's \
+         power, rotate or revoke a key) with approvals from more than two thirds of the current \
+         voting power. Checked against the committed state, gossiped to the validators and \
+         included by the next proposer; it takes effect `validator_change_delay` heights after \
+         the block that includes it.",
+        vec![],
+        vec![
+            (
+                "202",
+                ok(
+                    "Accepted: it will be included in a block.",
+                    json!({"type": "object", "required": ["id"], "properties": {"id": schema_ref("Hash")}}),
+                ),
+            ),
+            (
+                "400",
+                error_response(
+                    "The body is not a governance transaction.",
+                    &["malformed_json"],
+                ),
+            ),
+            (
+                "422",
+                error_response(
+                    "The governance rule refuses it (too little approving power, a used nonce, expired, an invalid change).",
+                    &[
+                        "governance_insufficient_power",
+                        "governance_nonce_used",
+                        "governance_expired",
+                    ],
+                ),
+            ),
+        ],
     )
 }
 
@@ -821,7 +864,10 @@ fn block_schema() -> Value {
         json!({
             "header": schema_ref("BlockHeader"),
             "certificate": schema_ref("FinalityCertificate"),
-            "events": {"type": "array", "items": schema_ref("SignedEvent"), "description": "In log order."}
+            "events": {"type": "array", "items": schema_ref("SignedEvent"), "description": "In log order."},
+            "governance": {"type": "array", "items": {"type": "object"}, "description": "Governance transactions (proposal + approvals), applied after the events. Omitted when none."},
+            "evidence": {"type": "array", "items": {"type": "object"}, "description": "Equivocation evidence (two conflicting signed messages of one validator). Omitted when none."},
+            "next_validators": {"type": "array", "items": {"type": "object"}, "description": "The validator set certifying the next block; present only when the header's next_validators_hash differs from validators_hash."}
         }),
     )
 }

@@ -319,6 +319,15 @@ struct BlockView<'a> {
     header: &'a BlockHeader,
     certificate: &'a FinalityCertificate,
     events: &'a [SignedEvent],
+    /// Governance transactions applied after the events (omitted when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    governance: &'a [provenance_protocol::governance::GovernanceTx],
+    /// Equivocation evidence recorded by the block (omitted when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    evidence: &'a [provenance_protocol::evidence::Equivocation],
+    /// The validator set certifying the next block, present at hand-offs only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_validators: Option<&'a provenance_protocol::ledger::ValidatorSet>,
 }
 
 fn block_response(block: Option<StoredBlock>, which: &str) -> Result<Response, ApiError> {
@@ -334,6 +343,9 @@ fn block_response(block: Option<StoredBlock>, which: &str) -> Result<Response, A
             header: &block.block.header,
             certificate: &block.certificate,
             events: &block.block.body.events,
+            governance: &block.block.body.governance,
+            evidence: &block.block.body.evidence,
+            next_validators: block.block.body.next_validators.as_ref(),
         },
     )
 }

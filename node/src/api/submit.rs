@@ -1,5 +1,5 @@
 //! `POST /v1/events` and `POST /v1/documents`: hand signed events to the service and report what
-//! it accepted. The answer is `202` only once every accepted event is durable (the service waits
+//! it accepted; `POST /v1/governance`: hand it an approved governance transaction. The answer is `202` only once every accepted event is durable (the service waits
 //! for the group-commit flush before returning).
 
 use axum::extract::{Request, State};
@@ -47,6 +47,40 @@ pub(super) async fn documents(
         "a document submission {\"events\": [SignedEvent, ...]}",
     )?;
     submit(&state, document.events).await
+}
+
+#[derive(Debug, Serialize)]
+struct GovernanceAccepted {
+    /// The transaction's id (hex): the hash of its proposal.
+    id: String,
+}
+
+/// `POST /v1/governance`: a governance transaction (proposal + approvals from more than two
+/// thirds of the voting power). `202` once it passes the governance rule against the committed
+/// state; the next proposer includes it and it takes effect `validator_change_delay` heights
+/// later. `422` names what is wrong with it.
+pub(super) async fn governance(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let bytes = body::read_json(request, &state.limits).await?;
+    let tx: provenance_protocol::governance::GovernanceTx = body::parse(
+        &bytes,
+        "a governance transaction {\"proposal\": {...}, \"approvals\": [...]}",
+    )?;
+    match state.service.submit_governance(tx) {
+        Ok(id) => json(
+            StatusCode::ACCEPTED,
+            &GovernanceAccepted {
+                id: hex::encode(id),
+            },
+        ),
+        Err(error) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            error.to_string(),
+        )),
+    }
 }
 
 async fn submit(state: &AppState, records: Vec<SignedEvent>) -> Result<Response, ApiError> {

@@ -10,6 +10,12 @@ use crate::config::{NodeConfig, SIGNING_KEY_FILE};
 
 pub(super) fn show(config: &NodeConfig, out: &mut dyn Write) -> anyhow::Result<()> {
     print_key(out, "node key (network identity)", &config.node_key)?;
+    let node = keyfile::load_key_file(&config.node_key)?.public_key();
+    writeln!(
+        out,
+        "  peer id: {} (other nodes bootstrap to /ip4/<address>/tcp/<port>/p2p/<peer id>)",
+        crate::net::peer_id_of(&node)
+    )?;
     match &config.signing_key {
         Some(path) => print_key(out, "signing key (events and blocks)", path)?,
         None => writeln!(
@@ -57,6 +63,8 @@ mod tests {
             assert!(text.contains(&key.public_key().to_string()), "{text}");
             assert!(text.contains(&key.public_key().to_did_key()), "{text}");
         }
+        let peer = crate::net::peer_id_of(&node.public_key()).to_string();
+        assert!(text.contains(&peer), "{text}");
         assert!(!text.contains("PRIVATE"), "{text}");
     }
 

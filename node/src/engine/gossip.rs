@@ -171,6 +171,11 @@ impl Engine {
                     None => Verdict::Ignore,
                 }
             }
+            ConsensusMessage::Governance(tx) => match self.service().validator_set_at(height) {
+                Some(set) if tx.verify(&set, chain_id).is_ok() => Verdict::Accept,
+                Some(_) => Verdict::Reject,
+                None => Verdict::Ignore,
+            },
         }
     }
 
@@ -188,6 +193,10 @@ impl Engine {
             ConsensusMessage::Decision(c) => c.height,
             ConsensusMessage::Evidence(evidence) => {
                 self.add_evidence(evidence.clone());
+                return Ok(());
+            }
+            ConsensusMessage::Governance(tx) => {
+                self.add_governance(tx.clone());
                 return Ok(());
             }
         };
@@ -242,8 +251,15 @@ impl Engine {
         self.future_count = self.future_count.saturating_sub(dropped);
     }
 
-    /// Gossips the events clients submitted here since the last call.
+    /// Gossips the events (and governance transactions) clients submitted here since the last
+    /// call.
     pub(super) async fn gossip_outbox(&mut self) {
+        for tx in self.service().take_governance_outbox() {
+            tracing::info!(id = %hex::encode(tx.id()), "governance transaction accepted; waiting for a block");
+            self.add_governance(tx.clone());
+            self.publish_consensus(ConsensusMessage::Governance(tx))
+                .await;
+        }
         let events = self.service().take_outbox();
         if self.shared.net.is_none() {
             return;
@@ -333,7 +349,6 @@ impl Engine {
     }
 
     /// Keeps a governance transaction for inclusion (bounded).
-    #[allow(dead_code)]
     pub(super) fn add_governance(&mut self, tx: provenance_protocol::governance::GovernanceTx) {
         if self.governance.len() < MAX_PENDING_ITEMS
             && !self.governance.iter().any(|g| g.id() == tx.id())

@@ -450,6 +450,13 @@ impl Engine {
         match result {
             Ok(Ok(_)) => {
                 self.last_commit = Instant::now();
+                if !governance_in_block.is_empty()
+                    && let Some(net) = &self.shared.net
+                {
+                    // The registry changed: admit new nodes, drop removed ones.
+                    let (registry, validators) = crate::runtime::membership(self.service());
+                    net.set_registry(registry, validators).await;
+                }
                 self.evidence.retain(|e| !evidence_in_block.contains(e));
                 self.governance
                     .retain(|g| !governance_in_block.contains(&g.id()));

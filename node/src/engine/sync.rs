@@ -66,6 +66,7 @@ async fn catch_up(shared: &Shared) {
     tracing::info!(%peer, height = start_height, target, "catching up");
     let started = Instant::now();
     let mut last_log = Instant::now();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     loop {
         let height = shared.service.tip().height;
         if height >= target {
@@ -111,6 +112,9 @@ async fn catch_up(shared: &Shared) {
                 }
             }
         }
+        if terminal {
+            draw_progress(shared.service.tip().height, start_height, target, started);
+        }
         if last_log.elapsed() >= PROGRESS_EVERY {
             last_log = Instant::now();
             let height = shared.service.tip().height;
@@ -131,11 +135,33 @@ async fn catch_up(shared: &Shared) {
         }
     }
     let height = shared.service.tip().height;
+    if terminal {
+        eprintln!();
+    }
     tracing::info!(
         height,
         blocks = height.saturating_sub(start_height),
         seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
         "caught up"
+    );
+}
+
+/// A one-line progress bar on stderr (only when it is a terminal).
+fn draw_progress(height: u64, start: u64, target: u64, started: Instant) {
+    const WIDTH: u64 = 30;
+    let total = target.saturating_sub(start).max(1);
+    let done = height.saturating_sub(start).min(total);
+    let filled = (done * WIDTH / total) as usize;
+    let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+    let eta = if rate > 0.0 {
+        (target.saturating_sub(height) as f64 / rate) as u64
+    } else {
+        0
+    };
+    eprint!(
+        "\rcatching up [{}{}] {height}/{target} blocks, {rate:.0}/s, ETA {eta}s   ",
+        "#".repeat(filled),
+        ".".repeat(WIDTH as usize - filled),
     );
 }
 

@@ -241,7 +241,7 @@ async fn listen(
             .listen_on(addr.clone())
             .map_err(|e| NetError::Listen {
                 addr: addr.clone(),
-                reason: e.to_string(),
+                reason: error_chain(&e),
             })?;
         waiting.push((id, addr.clone()));
     }
@@ -282,7 +282,7 @@ async fn listen(
             SwarmEvent::ListenerError { listener_id, error } => {
                 return Err(NetError::Listen {
                     addr: addr_of(listener_id),
-                    reason: error.to_string(),
+                    reason: error_chain(&error),
                 });
             }
             SwarmEvent::ListenerClosed {
@@ -294,7 +294,7 @@ async fn listen(
                     addr: addr_of(listener_id),
                     reason: match reason {
                         Ok(()) => "listener closed".to_owned(),
-                        Err(e) => e.to_string(),
+                        Err(e) => error_chain(&e),
                     },
                 });
             }
@@ -302,4 +302,22 @@ async fn listen(
         }
     }
     Ok(early)
+}
+
+/// An error with its sources, joined by ": " (libp2p's transport errors often say nothing at
+/// the top level and keep the cause, such as "Address already in use", in their source).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.dedup();
+    if parts.is_empty() {
+        "unknown error".to_owned()
+    } else {
+        parts.join(": ")
+    }
 }

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use provenance_protocol::crypto::SigningKey;
 use provenance_protocol::event_hash::EventHashId;
 use provenance_protocol::genesis::Genesis;
+use provenance_protocol::governance::{GovernanceError, GovernanceTx};
 use provenance_protocol::ledger::ValidatorSet;
 use provenance_protocol::merkle::{self, ConsistencyProof, InclusionProof, MerkleLog};
 use provenance_protocol::record::{RecordError, SignedEvent, VerifiedEvent};
@@ -158,6 +159,8 @@ struct Inner {
     executed: Mutex<Vec<([u8; 32], std::sync::Arc<chain::BuiltBlock>)>>,
     /// Events accepted from clients (not from gossip), waiting to be gossiped by the engine.
     outbox: Mutex<Vec<SignedEvent>>,
+    /// Governance transactions accepted from clients, waiting for the engine.
+    governance_outbox: Mutex<Vec<GovernanceTx>>,
     /// Wakes the engine: events arrived (to gossip, and to start a height).
     work: Notify,
     /// What the network and consensus report for `/v1/status`.
@@ -212,6 +215,7 @@ impl NodeService {
                 commit_lock: Mutex::new(()),
                 executed: Mutex::new(Vec::new()),
                 outbox: Mutex::new(Vec::new()),
+                governance_outbox: Mutex::new(Vec::new()),
                 work: Notify::new(),
                 network_status: Mutex::new(NetworkStatus::default()),
                 group_commit: GroupCommit {
@@ -265,6 +269,32 @@ impl NodeService {
     /// Takes the events accepted from clients since the last call (for the engine to gossip).
     pub fn take_outbox(&self) -> Vec<SignedEvent> {
         std::mem::take(&mut *lock(&self.inner.outbox))
+    }
+
+    /// Takes the governance transactions accepted from clients since the last call.
+    pub fn take_governance_outbox(&self) -> Vec<GovernanceTx> {
+        std::mem::take(&mut *lock(&self.inner.governance_outbox))
+    }
+
+    /// Accepts a governance transaction from a client: it must pass the governance rule
+    /// against the committed state at the next height (approvals from more than two thirds of
+    /// the voting power, fresh nonce, not expired, a valid change). It is then gossiped to the
+    /// validators and included by the next proposer; it takes effect
+    /// `validator_change_delay` heights after the block that includes it. Returns its id.
+    pub fn submit_governance(&self, tx: GovernanceTx) -> Result<[u8; 32], GovernanceError> {
+        let height = lock(&self.inner.tip).height + 1;
+        let pending = provenance_protocol::rules::PendingChanges::default();
+        rules::check_governance(
+            &Overlay::new(&*self.inner.store, &pending),
+            &tx,
+            self.chain_id(),
+            &self.rule_context(height),
+            &self.inner.genesis.params,
+        )?;
+        let id = tx.id();
+        lock(&self.inner.governance_outbox).push(tx);
+        self.inner.work.notify_one();
+        Ok(id)
     }
 
     /// Resolves when events were accepted (or the engine is otherwise asked to look for work).

@@ -24,8 +24,9 @@ impl SledStore {
     /// Any mismatch is [`StoreError::Corrupt`] naming what is broken; a `genesis` other than the
     /// one the store was created with is [`StoreError::WrongChain`].
     ///
-    /// Certificates are checked against the genesis validator set only: once validator-set
-    /// changes exist this must use the set the head header's `validators_hash` names.
+    /// The head's certificate is checked against the validator set the stored registry
+    /// assigns to the head's height (which follows every governance hand-off), and that set
+    /// must be the one the header names.
     pub fn verify_head(&self, genesis: &Genesis) -> Result<(), StoreError> {
         self.check_chain(genesis)?;
         let log_size = self.log_size()?;
@@ -59,9 +60,10 @@ impl SledStore {
         if let Some(last) = log_size.checked_sub(1) {
             self.verify_leaf(last)?;
         }
-        let validators = genesis
-            .validator_set()
-            .map_err(|e| corrupt(format!("the genesis validator set is unusable: {e}")))?;
+        let validators = self
+            .try_scheduled_validator_set(height)?
+            .map(|(_, set)| set)
+            .ok_or_else(|| corrupt(format!("no validator set is recorded for height {height}")))?;
         head.certificate.verify(header, &validators).map_err(|e| {
             corrupt(format!(
                 "certificate of head block {height} does not verify: {e}"
