@@ -14,6 +14,7 @@
 
 mod dev;
 mod genesis;
+mod governance;
 mod http;
 mod init;
 mod keys;
@@ -37,7 +38,7 @@ pub const EXIT_USAGE: u8 = 2;
 const AFTER_HELP: &str = "\
 Configuration precedence: flags > environment (PROVENANCE_DATA_DIR, PROVENANCE_GENESIS,
 PROVENANCE_SIGNING_KEY, PROVENANCE_NODE_KEY, PROVENANCE_API_LISTEN, PROVENANCE_METRICS_LISTEN,
-PROVENANCE_LOG) > config file > defaults. RUST_LOG, when set, overrides the log filter.
+PROVENANCE_LOG, PROVENANCE_P2P_LISTEN, PROVENANCE_P2P_BOOTSTRAP) > config file > defaults. RUST_LOG, when set, overrides the log filter.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.";
 
@@ -90,6 +91,9 @@ enum Command {
     /// Inspect this node's keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Change the registry or the validator set: draft, approve (each validator), submit.
+    #[command(subcommand)]
+    Governance(governance::GovernanceCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -200,6 +204,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key(KeyCommand::Show(args)) => keys::show(&args.load()?, &mut out),
+        Command::Governance(command) => governance::run(command, &mut out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "provenance-node", &mut out);
             Ok(())

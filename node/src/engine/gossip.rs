@@ -7,7 +7,7 @@ use libp2p::PeerId;
 use provenance_protocol::codec::CodecError;
 use tokio::time::Instant;
 
-use super::{Engine, EngineError, MAX_FUTURE_MESSAGES, MAX_PENDING_ITEMS};
+use super::{Engine, EngineError, Internal, MAX_FUTURE_MESSAGES, MAX_PENDING_ITEMS};
 use crate::consensus::Input;
 use crate::net::{GossipMessage, NetEvent, PublishError, Topic, Verdict};
 use crate::service::SubmitError;
@@ -78,8 +78,15 @@ impl Engine {
         let service = self.service().clone();
         let net = self.shared.net.clone();
         let metrics = self.service().metrics().clone();
+        let internal = self.internal_tx.clone();
         tokio::spawn(async move {
-            let outcome = service.admit_from_peer(bundle.events).await;
+            let (outcome, orphans) = admit_holding_gaps(&service, bundle.events).await;
+            if !outcome.accepted.is_empty() {
+                let _ = internal.send(Internal::Admitted).await;
+            }
+            if !orphans.is_empty() {
+                let _ = internal.send(Internal::Orphans(orphans)).await;
+            }
             let verdict = match &outcome.failure {
                 None => Verdict::Accept,
                 // Forged or malformed: the sender is at fault (honest nodes check first).
@@ -139,7 +146,13 @@ impl Engine {
                 if h + 1 < height || h > height + 1 {
                     return Verdict::Ignore;
                 }
-                if !member_at(h, &p.proposer) || p.verify(chain_id).is_err() {
+                // Only the round's proposer may propose: anything else is refused before the
+                // engine spends a block fetch on it.
+                let is_proposer = self
+                    .service()
+                    .validator_set_at(h)
+                    .is_some_and(|set| set.proposer(h, p.payload.round).key == p.proposer);
+                if !is_proposer || p.verify(chain_id).is_err() {
                     return Verdict::Reject;
                 }
                 Verdict::Accept
@@ -348,6 +361,31 @@ impl Engine {
         }
     }
 
+    /// Tries the held orphans again once new events were admitted (expired ones are dropped).
+    pub(super) fn retry_orphans(&mut self) {
+        if !self.orphans_retry || self.orphans.is_empty() {
+            return;
+        }
+        self.orphans_retry = false;
+        let now = Instant::now();
+        let events: Vec<_> = std::mem::take(&mut self.orphans)
+            .into_iter()
+            .filter(|(at, _)| now.duration_since(*at) < super::ORPHAN_TTL)
+            .map(|(_, e)| e)
+            .collect();
+        let service = self.service().clone();
+        let internal = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let (outcome, orphans) = admit_holding_gaps(&service, events).await;
+            if !outcome.accepted.is_empty() {
+                let _ = internal.send(Internal::Admitted).await;
+            }
+            if !orphans.is_empty() {
+                let _ = internal.send(Internal::Orphans(orphans)).await;
+            }
+        });
+    }
+
     /// Keeps a governance transaction for inclusion (bounded).
     pub(super) fn add_governance(&mut self, tx: provenance_protocol::governance::GovernanceTx) {
         if self.governance.len() < MAX_PENDING_ITEMS
@@ -356,4 +394,39 @@ impl Engine {
             self.governance.push(tx);
         }
     }
+}
+
+/// Admits gossiped events signer by signer, in sequence order, so that one signer's missing
+/// event does not hold back the others. Events that wait for an earlier event of their signer
+/// (a sequence gap: gossip does not keep order) are returned to be held and retried; the
+/// outcome reports what was accepted and the first other failure.
+async fn admit_holding_gaps(
+    service: &crate::service::NodeService,
+    mut events: Vec<provenance_protocol::record::SignedEvent>,
+) -> (
+    crate::service::SubmitOutcome,
+    Vec<provenance_protocol::record::SignedEvent>,
+) {
+    use provenance_protocol::rules::RuleViolation;
+    events.sort_by_key(|e| (e.signer, e.sequence));
+    let mut accepted = Vec::new();
+    let mut failure = None;
+    let mut orphans = Vec::new();
+    let mut rest = events.as_slice();
+    while let Some(first) = rest.first() {
+        let len = rest.iter().take_while(|e| e.signer == first.signer).count();
+        let (group, tail) = rest.split_at(len);
+        rest = tail;
+        let outcome = service.admit_from_peer(group.to_vec()).await;
+        accepted.extend(outcome.accepted);
+        match outcome.failure {
+            None => {}
+            Some((index, SubmitError::Rule(RuleViolation::SequenceGap { .. }))) => {
+                orphans.extend(group[index..].iter().cloned());
+            }
+            Some((index, error)) if failure.is_none() => failure = Some((index, error)),
+            Some(_) => {}
+        }
+    }
+    (crate::service::SubmitOutcome { accepted, failure }, orphans)
 }

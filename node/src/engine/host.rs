@@ -113,6 +113,7 @@ impl Engine {
     /// Starts the current height once there is something to decide and the block interval
     /// since the last commit has passed.
     pub(super) async fn maybe_start(&mut self) -> Result<(), EngineError> {
+        self.maybe_propose_deferred().await?;
         let Some(core) = &self.core else {
             return Ok(());
         };
@@ -179,8 +180,22 @@ impl Engine {
         while let Some(output) = queue.pop_front() {
             match output {
                 Output::Persist(state) => self.persist(&state).await?,
-                Output::Broadcast(message) | Output::Reply(message) => {
-                    self.broadcast(message).await;
+                Output::Broadcast(message) => self.broadcast(message).await,
+                Output::Reply(message) => {
+                    // A lagging peer's every retransmission asks again: answer each height at
+                    // most once per interval (the reply is gossiped to everyone).
+                    let height = match &message {
+                        Message::Decision(c) => c.height,
+                        Message::Proposal(p) => p.payload.height,
+                        Message::Vote(v) => v.payload.height,
+                    };
+                    let due = self
+                        .last_reply
+                        .is_none_or(|(h, at)| h != height || at.elapsed() >= super::REPLY_INTERVAL);
+                    if due {
+                        self.last_reply = Some((height, Instant::now()));
+                        self.broadcast(message).await;
+                    }
                 }
                 Output::ScheduleTimeout {
                     height,
@@ -189,14 +204,10 @@ impl Engine {
                     after,
                 } => self.schedule(height, round, kind, after),
                 Output::RequestValue { height, round } => {
-                    if let Some(hash) = self.propose().await
-                        && let Some(core) = self.core.as_mut()
-                    {
-                        let more = core.consensus.handle(Input::ProposeValue {
-                            height,
-                            round,
-                            hash,
-                        });
+                    if self.nothing_to_propose() {
+                        let wait = self.shared.config.timeouts.propose / 2;
+                        self.deferred_proposal = Some((height, round, Instant::now() + wait));
+                    } else if let Some(more) = self.propose_value(height, round).await {
                         queue.extend(more);
                     }
                 }
@@ -218,6 +229,44 @@ impl Engine {
                     tracing::debug!(from = ?from.map(|k| k.to_string()), %reason, "consensus input refused");
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn nothing_to_propose(&self) -> bool {
+        self.service().mempool_len() == 0 && self.evidence.is_empty() && self.governance.is_empty()
+    }
+
+    /// Builds this validator's block and hands its hash to the core; the core's outputs.
+    async fn propose_value(&mut self, height: u64, round: u32) -> Option<Vec<Output>> {
+        let hash = self.propose().await?;
+        let core = self.core.as_mut()?;
+        Some(core.consensus.handle(Input::ProposeValue {
+            height,
+            round,
+            hash,
+        }))
+    }
+
+    /// Answers a deferred proposal once there is something to propose or its deadline passed.
+    pub(super) async fn maybe_propose_deferred(&mut self) -> Result<(), EngineError> {
+        let Some((height, round, deadline)) = self.deferred_proposal else {
+            return Ok(());
+        };
+        let current = self
+            .core
+            .as_ref()
+            .map(|c| (c.consensus.height(), c.consensus.round()));
+        if current != Some((height, round)) {
+            self.deferred_proposal = None;
+            return Ok(());
+        }
+        if self.nothing_to_propose() && Instant::now() < deadline {
+            return Ok(());
+        }
+        self.deferred_proposal = None;
+        if let Some(outputs) = self.propose_value(height, round).await {
+            self.run_outputs(outputs).await?;
         }
         Ok(())
     }
@@ -372,7 +421,8 @@ impl Engine {
             for info in net.peers().await {
                 candidates.push(info.peer);
             }
-            candidates.dedup();
+            let mut seen = std::collections::HashSet::new();
+            candidates.retain(|peer| seen.insert(*peer));
             let mut found = None;
             'peers: for peer in candidates {
                 for request in [
@@ -393,7 +443,7 @@ impl Engine {
                         _ => None,
                     };
                     if let Some(block) = block.filter(|b| b.header.hash() == hash) {
-                        found = Some(block);
+                        found = Some(Box::new(block));
                         break 'peers;
                     }
                 }

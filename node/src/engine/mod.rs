@@ -54,6 +54,12 @@ const MAX_PENDING_ITEMS: usize = 256;
 const MAX_CACHED_BLOCKS: usize = 16;
 /// How often the engine re-checks its state (start a height, re-gossip, sync, status).
 const TICK: Duration = Duration::from_millis(100);
+/// How often at most the engine answers a lagging validator's votes with the decision.
+const REPLY_INTERVAL: Duration = Duration::from_secs(1);
+/// Most gossiped events held because an earlier event of their signer has not arrived yet.
+const MAX_ORPHANS: usize = 20_000;
+/// How long such an event is held before it is dropped (its origin re-gossips it anyway).
+const ORPHAN_TTL: Duration = Duration::from_secs(60);
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -126,8 +132,13 @@ enum Internal {
     /// A block fetched by hash (`None`: no peer had it).
     BlockFetched {
         hash: [u8; 32],
-        block: Option<Block>,
+        block: Option<Box<Block>>,
     },
+    /// Gossiped events that arrived before an earlier event of their signer (a sequence gap):
+    /// held and retried when more events arrive.
+    Orphans(Vec<SignedEvent>),
+    /// Gossiped events were admitted: held orphans may fit now.
+    Admitted,
 }
 
 /// A timer the core asked for.
@@ -169,6 +180,16 @@ pub struct Engine {
     governance: Vec<GovernanceTx>,
     /// Events accepted from clients here and not yet final: when each was last gossiped.
     origin: HashMap<EventHashId, (Instant, SignedEvent)>,
+    /// Gossiped events waiting for an earlier event of their signer, with when they arrived.
+    orphans: Vec<(Instant, SignedEvent)>,
+    orphans_retry: bool,
+    /// This node is the proposer but had nothing to propose: `(height, round, deadline)`. It
+    /// answers as soon as events arrive, or with an empty block at the deadline (half the
+    /// propose timeout), so a proposer that is a moment behind on gossip does not cut an
+    /// empty block while the others hold events.
+    deferred_proposal: Option<(u64, u32, Instant)>,
+    /// The last decision sent to a lagging peer: `(height, when)`.
+    last_reply: Option<(u64, Instant)>,
     nonce: u64,
     last_commit: Instant,
     last_no_peers_warning: Option<Instant>,
@@ -205,6 +226,10 @@ impl Engine {
             evidence: Vec::new(),
             governance: Vec::new(),
             origin: HashMap::new(),
+            orphans: Vec::new(),
+            orphans_retry: false,
+            deferred_proposal: None,
+            last_reply: None,
             nonce: rand_nonce(),
             last_commit: Instant::now(),
             last_no_peers_warning: None,
@@ -254,6 +279,7 @@ impl Engine {
                         last_regossip = Instant::now();
                         self.regossip().await;
                     }
+                    self.retry_orphans();
                     if last_sync.elapsed() >= self.shared.config.sync_interval {
                         last_sync = Instant::now();
                         sync::spawn_round(self.shared.clone());
@@ -284,12 +310,25 @@ impl Engine {
             Internal::BlockFetched { hash, block } => {
                 self.fetching.remove(&hash);
                 match block {
-                    Some(block) => self.on_block(block).await,
+                    Some(block) => self.on_block(*block).await,
                     None => {
                         tracing::debug!(hash = %hex::encode(hash), "no peer could provide the block");
                         Ok(())
                     }
                 }
+            }
+            Internal::Orphans(events) => {
+                let now = Instant::now();
+                self.orphans.extend(events.into_iter().map(|e| (now, e)));
+                if self.orphans.len() > MAX_ORPHANS {
+                    let excess = self.orphans.len() - MAX_ORPHANS;
+                    self.orphans.drain(..excess);
+                }
+                Ok(())
+            }
+            Internal::Admitted => {
+                self.orphans_retry = true;
+                Ok(())
             }
         }
     }
