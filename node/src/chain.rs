@@ -67,6 +67,10 @@ pub struct Contents {
     pub candidates: Vec<Candidate>,
     pub governance: Vec<GovernanceTx>,
     pub evidence: Vec<Equivocation>,
+    /// A proposer stops taking candidates at this instant (the rest wait for the next block),
+    /// so that it proposes, and the others can re-execute, within the round's timeouts.
+    /// `None` when re-executing someone else's block: all of it is applied.
+    pub stop_at: Option<std::time::Instant>,
 }
 
 /// The outcome of building a block.
@@ -148,7 +152,17 @@ pub fn build_block<V: LedgerView + ?Sized>(
     let mut included = Vec::new();
     let mut deferred = Vec::new();
     let mut rejected = Vec::new();
-    for candidate in contents.candidates {
+    let mut candidates = contents.candidates.into_iter();
+    while let Some(candidate) = candidates.next() {
+        if included.len() % 64 == 63
+            && contents
+                .stop_at
+                .is_some_and(|stop| std::time::Instant::now() >= stop)
+        {
+            deferred.push(candidate.key);
+            deferred.extend(candidates.map(|c| c.key));
+            break;
+        }
         let result = rules::check_event(&Overlay::new(view, &pending), &candidate.event, &ctx);
         match result {
             Ok(changes) => match log.append(candidate.event.record.leaf_hash()) {

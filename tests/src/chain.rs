@@ -2,13 +2,14 @@
 //!
 //! For every height: the header links to the previous one (height 1 to the genesis hash), its
 //! certificate verifies under the genesis validator set (more than two thirds of the power signed
-//! this exact header), the served events are the body the header commits to, every event verifies,
-//! and the header's log size and root match the events so far. The result lists the header hashes
-//! and the event ids in log order, so chains of several nodes can be compared.
+//! this exact header), the served body (events, governance, evidence) is the one the header
+//! commits to, every event verifies, and the header's log size and root match the events so far.
+//! The result lists the header hashes and the event ids in log order, so chains of several nodes
+//! can be compared.
 
 use provenance_protocol::event_hash::EventHashId;
 use provenance_protocol::genesis::Genesis;
-use provenance_protocol::ledger::{BlockBody, LedgerError, ValidatorSet};
+use provenance_protocol::ledger::{LedgerError, ValidatorSet};
 use provenance_protocol::merkle::MerkleLog;
 use provenance_protocol::record::{Digest32, RecordError};
 
@@ -137,14 +138,10 @@ pub fn verify_chain_to(
                 height,
                 source: Box::new(source),
             })?;
-        let body = BlockBody {
-            events: block.events.clone(),
-            ..BlockBody::default()
-        };
-        if body.hash() != header.body_hash {
+        if block.body().hash() != header.body_hash {
             return Err(invalid(
                 height,
-                "the served events are not the body the header commits to".into(),
+                "the served body (events, governance, evidence, next validators) is not the one the header commits to".into(),
             ));
         }
         for event in &block.events {

@@ -11,7 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use provenance_protocol::event_hash::EventHashId;
-use provenance_protocol::ledger::{BlockHeader, FinalityCertificate};
+use provenance_protocol::evidence::Equivocation;
+use provenance_protocol::governance::GovernanceTx;
+use provenance_protocol::ledger::{BlockBody, BlockHeader, FinalityCertificate, ValidatorSet};
 use provenance_protocol::record::SignedEvent;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -39,14 +41,39 @@ pub struct NodeStatus {
     pub mempool_size: u64,
     /// Connected peers.
     pub peers: u64,
+    /// Equivocations (two conflicting signed messages of one validator) this node detected.
+    /// Zero when the node does not report the field.
+    #[serde(default)]
+    pub equivocations: u64,
 }
 
 /// `GET /v1/blocks/{height}`: a finalised block with its certificate.
+///
+/// The node omits empty `governance` and `evidence` lists and an absent `next_validators`, so
+/// those default to empty.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FinalisedBlock {
     pub header: BlockHeader,
     pub certificate: FinalityCertificate,
     pub events: Vec<SignedEvent>,
+    #[serde(default)]
+    pub governance: Vec<GovernanceTx>,
+    #[serde(default)]
+    pub evidence: Vec<Equivocation>,
+    #[serde(default)]
+    pub next_validators: Option<ValidatorSet>,
+}
+
+impl FinalisedBlock {
+    /// The body the header's `body_hash` commits to.
+    pub fn body(&self) -> BlockBody {
+        BlockBody {
+            events: self.events.clone(),
+            governance: self.governance.clone(),
+            evidence: self.evidence.clone(),
+            next_validators: self.next_validators.clone(),
+        }
+    }
 }
 
 /// `GET /v1/head`.

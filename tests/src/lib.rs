@@ -16,9 +16,13 @@
 //!   that submits them until told to stop, counting only what was acknowledged.
 //! - [`chain`]: verification of a node's chain from genesis, as a light client would.
 //! - [`identity`]: deterministic test keys and libp2p peer ids.
+//! - [`peer`]: [`InProcessPeer`], a libp2p peer in the test process built from the node's own
+//!   network code, for participants the test scripts: a Byzantine stand-in for a validator, an
+//!   intruder, an observer.
 //!
-//! The harness depends on the protocol and client crates and on the node only as a binary: it
-//! talks to nodes over their config files, HTTP API and sockets, like an operator would.
+//! The nodes under test always run as processes of the `provenance-node` binary: the harness
+//! talks to them over their config files, HTTP API and sockets, like an operator would. Only
+//! [`peer`] links the node library, for its network layer and wire format.
 
 use std::path::PathBuf;
 
@@ -27,11 +31,13 @@ pub mod client;
 pub mod events;
 pub mod identity;
 pub mod load;
+pub mod peer;
 pub mod proxy;
 pub mod testnet;
 
 pub use client::{NodeClient, NodeStatus};
 pub use events::{EventSource, SignerStream};
+pub use peer::{InProcessPeer, PeerSpec};
 pub use proxy::LinkProxy;
 pub use testnet::{TestNet, TestNetBuilder};
 

@@ -32,6 +32,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use libp2p_identity::PeerId;
+use provenance_protocol::crypto::SigningKey;
 use provenance_protocol::event_hash::EventHashId;
 use provenance_protocol::genesis::{ConsensusParams, Genesis, GenesisValidator, Participant, Role};
 use provenance_protocol::ledger::ValidatorSet;
@@ -350,6 +351,8 @@ struct Node {
     genesis_path: PathBuf,
     signing_key_path: PathBuf,
     node_key_path: PathBuf,
+    /// Peer ids written as `p2p.observers` (read-only peers this node lets connect).
+    observers: Mutex<Vec<PeerId>>,
     run: Mutex<NodeRun>,
 }
 
@@ -391,6 +394,7 @@ impl Node {
             genesis_path,
             signing_key_path,
             node_key_path,
+            observers: Mutex::new(Vec::new()),
             run: Mutex::new(NodeRun {
                 api: free_port(),
                 p2p: free_port(),
@@ -525,17 +529,10 @@ impl TestNet {
             let run = lock(&node.run);
             (run.api, run.p2p)
         };
-        let bootstrap: Vec<String> = (0..self.len())
-            .filter(|&j| j != i)
-            .map(|j| {
-                let proxy = self.link(i, j).addr();
-                format!(
-                    "/ip4/{}/tcp/{}/p2p/{}",
-                    proxy.ip(),
-                    proxy.port(),
-                    self.nodes[j].peer_id
-                )
-            })
+        let bootstrap = self.bootstrap(i);
+        let observers: Vec<String> = lock(&node.observers)
+            .iter()
+            .map(ToString::to_string)
             .collect();
         let t = &self.timeouts;
         let config = format!(
@@ -556,7 +553,7 @@ impl TestNet {
              [p2p]\n\
              listen = {listen}\n\
              bootstrap = {bootstrap}\n\
-             observers = []\n\
+             observers = {observers}\n\
              \n\
              [consensus]\n\
              timeout_propose = {propose}\n\
@@ -571,6 +568,7 @@ impl TestNet {
             filter = toml_string(&self.log_filter),
             listen = toml_list(&[format!("/ip4/{}/tcp/{}", p2p.ip(), p2p.port())]),
             bootstrap = toml_list(&bootstrap),
+            observers = toml_list(&observers),
             propose = toml_duration(t.propose),
             vote = toml_duration(t.vote),
             delta = toml_duration(t.delta),
@@ -579,10 +577,62 @@ impl TestNet {
         write_file(&node.config_path, &config);
     }
 
+    /// The addresses node `i` dials (its `p2p.bootstrap`): every other node at the proxy of
+    /// the link from `i`, as `/ip4/127.0.0.1/tcp/<port>/p2p/<peer id>`. A stand-in for node `i`
+    /// dialling these reaches the others exactly as node `i` would, partitions included.
+    pub fn bootstrap(&self, i: usize) -> Vec<String> {
+        self.node(i);
+        (0..self.len())
+            .filter(|&j| j != i)
+            .map(|j| {
+                let proxy = self.link(i, j).addr();
+                format!(
+                    "/ip4/{}/tcp/{}/p2p/{}",
+                    proxy.ip(),
+                    proxy.port(),
+                    self.nodes[j].peer_id
+                )
+            })
+            .collect()
+    }
+
+    /// Node `i`'s p2p listen address (the proxies of links to `i` forward there). While node
+    /// `i` is not running, a stand-in may listen on it and the others' dials reach the stand-in.
+    pub fn p2p_addr(&self, i: usize) -> SocketAddr {
+        lock(&self.node(i).run).p2p
+    }
+
+    /// Node `i`'s validator signing key (the key genesis names for `Validator i`).
+    pub fn signing_key(&self, i: usize) -> SigningKey {
+        self.node(i);
+        test_key(KeyRole::ValidatorSigning, i)
+    }
+
+    /// Node `i`'s network key (its libp2p identity is this Ed25519 key).
+    pub fn node_key(&self, i: usize) -> SigningKey {
+        self.node(i);
+        test_key(KeyRole::NodeNetwork, i)
+    }
+
+    /// Sets node `i`'s `p2p.observers` (peers it lets connect read-only). Takes effect at the
+    /// node's next start.
+    pub fn set_observers(&self, i: usize, observers: &[PeerId]) {
+        *lock(&self.node(i).observers) = observers.to_vec();
+        self.write_config(i);
+    }
+
     /// Starts every node that is not running, in parallel, and waits until each answers.
     pub fn start_all(&self) {
+        self.start_nodes(&(0..self.len()).collect::<Vec<_>>());
+    }
+
+    /// Starts the nodes in `nodes` that are not running, in parallel, and waits until each
+    /// answers. The others stay down (their identities unused, their ports free).
+    pub fn start_nodes(&self, nodes: &[usize]) {
         thread::scope(|scope| {
-            let starting: Vec<_> = (0..self.len())
+            let starting: Vec<_> = nodes
+                .iter()
+                .copied()
                 .filter(|&i| !self.is_running(i))
                 .map(|i| scope.spawn(move || self.start(i)))
                 .collect();
@@ -849,13 +899,18 @@ impl TestNet {
     /// the same blocks is for [`TestNet::assert_converged`]: nodes may keep finalising, so
     /// comparing heads sampled one after the other would be a race.)
     pub fn wait_for_log_size(&self, log_size: u64, timeout: Duration) {
+        self.wait_for_log_size_on(&(0..self.len()).collect::<Vec<_>>(), log_size, timeout);
+    }
+
+    /// [`TestNet::wait_for_log_size`] for the nodes in `nodes` only.
+    pub fn wait_for_log_size_on(&self, nodes: &[usize], log_size: u64, timeout: Duration) {
         self.wait_until(
             timeout,
-            &format!("every node to hold {log_size} events in its finalised log"),
+            &format!("nodes {nodes:?} to hold {log_size} events in their finalised logs"),
             |net| {
-                net.statuses()
+                nodes
                     .iter()
-                    .all(|s| s.as_ref().is_some_and(|s| s.log_size == log_size))
+                    .all(|&i| net.try_status(i).is_ok_and(|s| s.log_size == log_size))
             },
         );
     }
@@ -889,15 +944,27 @@ impl TestNet {
     /// # Panics
     /// On the first difference, with what differs.
     pub fn assert_converged(&self, acked: &[EventHashId]) -> Converged {
-        let height = (0..self.len())
-            .map(|i| self.status(i).height)
+        self.assert_converged_on(&(0..self.len()).collect::<Vec<_>>(), acked)
+    }
+
+    /// [`TestNet::assert_converged`] for the nodes in `nodes` only (the others may be down or
+    /// stood in for).
+    ///
+    /// # Panics
+    /// On an empty `nodes`, and as [`TestNet::assert_converged`].
+    pub fn assert_converged_on(&self, nodes: &[usize], acked: &[EventHashId]) -> Converged {
+        assert!(!nodes.is_empty(), "assert_converged_on needs a node");
+        let height = nodes
+            .iter()
+            .map(|&i| self.status(i).height)
             .min()
             .unwrap_or(0);
-        let chains: Vec<VerifiedChain> = (0..self.len())
-            .map(|i| self.verified_chain_to(i, height))
+        let chains: Vec<(usize, VerifiedChain)> = nodes
+            .iter()
+            .map(|&i| (i, self.verified_chain_to(i, height)))
             .collect();
-        let reference = &chains[0];
-        for (i, chain) in chains.iter().enumerate().skip(1) {
+        let (first, reference) = &chains[0];
+        for (i, chain) in chains.iter().skip(1) {
             let first_difference = reference
                 .header_hashes
                 .iter()
@@ -905,7 +972,7 @@ impl TestNet {
                 .position(|(a, b)| a != b);
             if let Some(at) = first_difference {
                 self.fail(&format!(
-                    "fork: nodes 0 and {i} have different blocks at height {}",
+                    "fork: nodes {first} and {i} have different blocks at height {}",
                     at + 1
                 ));
             }
@@ -1088,6 +1155,17 @@ mod tests {
             );
         }
         assert!(config.contains("[consensus]\ntimeout_propose = \"1000ms\""));
+        assert!(config.contains("observers = []"), "{config}");
+        assert_eq!(net.bootstrap(0).len(), 2);
+        for address in net.bootstrap(0) {
+            assert!(config.contains(&address), "{address} not in\n{config}");
+        }
+        net.set_observers(0, &[net.peer_id(2)]);
+        let config = fs::read_to_string(net.dir().join("node-0").join("config.toml")).unwrap();
+        assert!(
+            config.contains(&format!("observers = [\"{}\"]", net.peer_id(2))),
+            "{config}"
+        );
         assert!(net.dir().join("node-1").join("node.key").is_file());
         let genesis: Genesis =
             serde_json::from_str(&fs::read_to_string(net.dir().join("genesis.json")).unwrap())

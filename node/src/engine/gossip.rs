@@ -178,6 +178,10 @@ impl Engine {
             }
             ConsensusMessage::Evidence(evidence) => {
                 let offence = evidence.offence();
+                if self.service().store().evidence_recorded(&offence) {
+                    // Already in the ledger: a replay, or a peer that is behind. Not forwarded.
+                    return Verdict::Ignore;
+                }
                 match self.service().validator_set_at(offence.height) {
                     Some(set) if evidence.verify(chain_id, &set).is_ok() => Verdict::Accept,
                     Some(_) => Verdict::Reject,
@@ -185,9 +189,11 @@ impl Engine {
                 }
             }
             ConsensusMessage::Governance(tx) => match self.service().validator_set_at(height) {
-                Some(set) if tx.verify(&set, chain_id).is_ok() => Verdict::Accept,
-                Some(_) => Verdict::Reject,
-                None => Verdict::Ignore,
+                Some(set) if tx.verify(&set, chain_id).is_err() => Verdict::Reject,
+                Some(_) if self.service().check_governance(tx).is_ok() => Verdict::Accept,
+                // Validly approved but not applicable now (used nonce, expired, a change the
+                // registry refuses): not forwarded, not held.
+                _ => Verdict::Ignore,
             },
         }
     }

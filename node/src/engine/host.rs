@@ -122,8 +122,7 @@ impl Engine {
         }
         let height = core.consensus.height();
         let work = self.service().mempool_len() > 0
-            || !self.evidence.is_empty()
-            || !self.governance.is_empty()
+            || self.has_includable_items()
             || self.future.contains_key(&height);
         if work {
             self.start_core().await?;
@@ -234,7 +233,25 @@ impl Engine {
     }
 
     fn nothing_to_propose(&self) -> bool {
-        self.service().mempool_len() == 0 && self.evidence.is_empty() && self.governance.is_empty()
+        self.service().mempool_len() == 0 && !self.has_includable_items()
+    }
+
+    /// Whether evidence or governance waits that a block at the next height could include.
+    pub(super) fn has_includable_items(&self) -> bool {
+        let height = self.service().tip().height + 1;
+        !self.governance.is_empty() || self.evidence.iter().any(|e| e.offence().height < height)
+    }
+
+    /// Drops waiting evidence and governance the committed state has made pointless: already
+    /// recorded, nonce used, or expired.
+    pub(super) fn prune_pending_items(&mut self) {
+        let store = self.service().store().clone();
+        let next = self.service().tip().height + 1;
+        self.evidence
+            .retain(|e| !store.evidence_recorded(&e.offence()));
+        self.governance.retain(|g| {
+            !store.governance_nonce_used(g.proposal.nonce) && g.proposal.expires_at_height >= next
+        });
     }
 
     /// Builds this validator's block and hands its hash to the core; the core's outputs.
@@ -306,12 +323,26 @@ impl Engine {
         let service = self.service().clone();
         let governance = self.governance.clone();
         let evidence = self.evidence.clone();
-        let built =
-            tokio::task::spawn_blocking(move || service.build_proposal(governance, evidence)).await;
+        // Building and re-executing a block cost about the same; both must fit in the round's
+        // propose timeout with room for the transfer, or the round times out and the next
+        // proposer faces an even larger mempool.
+        let budget = Some(self.shared.config.timeouts.propose / 4);
+        let built = tokio::task::spawn_blocking(move || {
+            service.build_proposal(governance, evidence, budget)
+        })
+        .await;
         match built {
             Ok(Ok(block)) => {
                 let hash = block.header.hash();
                 tracing::debug!(height = block.header.height, events = block.body.events.len(), hash = %hex::encode(hash), "proposing block");
+                // What the rules refused now stays refused (recorded, expired, used nonce, not
+                // approved by the current set): drop it, or it would count as work forever.
+                // Evidence of this very height is kept: it becomes includable at the next.
+                let height = block.header.height;
+                self.evidence
+                    .retain(|e| block.body.evidence.contains(e) || e.offence().height >= height);
+                self.governance
+                    .retain(|g| block.body.governance.contains(g));
                 self.verdicts.insert(hash, true);
                 lock(&self.shared.blocks).insert(block);
                 Some(hash)
@@ -500,6 +531,7 @@ impl Engine {
         match result {
             Ok(Ok(_)) => {
                 self.last_commit = Instant::now();
+                self.prune_pending_items();
                 if !governance_in_block.is_empty()
                     && let Some(net) = &self.shared.net
                 {
@@ -552,11 +584,13 @@ impl Engine {
             .await;
     }
 
-    /// Keeps evidence for inclusion (bounded, deduplicated by offence).
+    /// Keeps evidence for inclusion (bounded, deduplicated by offence, never one the ledger
+    /// already recorded).
     pub(super) fn add_evidence(&mut self, evidence: Equivocation) -> bool {
         let offence = evidence.offence();
         if self.evidence.len() >= super::MAX_PENDING_ITEMS
             || self.evidence.iter().any(|e| e.offence() == offence)
+            || self.service().store().evidence_recorded(&offence)
         {
             return false;
         }

@@ -118,6 +118,8 @@ pub struct Shared {
     /// Highest head a peer reported.
     pub sync_target: AtomicU64,
     sync_running: AtomicBool,
+    /// Peers not asked for blocks until the given time (they served bad or no blocks).
+    sync_penalised: Mutex<HashMap<libp2p::PeerId, std::time::Instant>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -212,6 +214,7 @@ impl Engine {
                 config,
                 sync_target: AtomicU64::new(0),
                 sync_running: AtomicBool::new(false),
+                sync_penalised: Mutex::new(HashMap::new()),
             }),
             chain_id,
             core: None,

@@ -41,7 +41,15 @@ async fn catch_up(shared: &Shared) {
     };
     let limit = shared.config.max_response_bytes;
     let mut best: Option<(PeerId, u64)> = None;
+    let excluded: Vec<PeerId> = {
+        let mut penalised = lock(&shared.sync_penalised);
+        penalised.retain(|_, until| *until > Instant::now());
+        penalised.keys().copied().collect()
+    };
     for info in net.peers().await {
+        if excluded.contains(&info.peer) {
+            continue;
+        }
         let Ok(bytes) = net
             .request(info.peer, wire::encode(&SyncRequest::Status))
             .await
@@ -57,7 +65,11 @@ async fn catch_up(shared: &Shared) {
     let Some((peer, target)) = best else {
         return;
     };
-    shared.sync_target.fetch_max(target, Ordering::Relaxed);
+    // Unverified until the blocks arrive: replaced, not accumulated, so a peer that lied about
+    // its head stops showing once it is set aside.
+    shared
+        .sync_target
+        .store(target.max(shared.service.tip().height), Ordering::Relaxed);
     shared.service.metrics().set_sync_target(target);
     let start_height = shared.service.tip().height;
     if target <= start_height {
@@ -81,11 +93,14 @@ async fn catch_up(shared: &Shared) {
             Ok(bytes) => match wire::decode::<SyncResponse>(&bytes, limit) {
                 Ok(SyncResponse::Blocks(blocks)) if !blocks.is_empty() => blocks,
                 Ok(other) => {
+                    // It claimed a head it does not serve.
                     tracing::debug!(%peer, response = ?std::mem::discriminant(&other), "peer returned no blocks");
+                    penalise(shared, peer);
                     return;
                 }
                 Err(error) => {
                     tracing::warn!(%peer, %error, "peer sent a malformed sync response");
+                    penalise(shared, peer);
                     return;
                 }
             },
@@ -103,7 +118,8 @@ async fn catch_up(shared: &Shared) {
             match result {
                 Ok(Ok(CommitOutcome::Committed { .. } | CommitOutcome::AlreadyFinal { .. })) => {}
                 Ok(Err(error)) => {
-                    tracing::warn!(%peer, height, %error, "block from peer refused; sync stops for this round");
+                    tracing::warn!(%peer, height, %error, "block from peer refused; syncing from other peers for a while");
+                    penalise(shared, peer);
                     return;
                 }
                 Err(error) => {
@@ -144,6 +160,16 @@ async fn catch_up(shared: &Shared) {
         seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
         "caught up"
     );
+}
+
+/// How long a peer that served a bad or missing block is not asked again.
+const PENALTY: Duration = Duration::from_secs(120);
+
+/// Sets `peer` aside for sync: it claimed a head it did not serve or served a block that does
+/// not verify (the head in a status answer carries no certificate, so a liar could otherwise
+/// keep this node asking it forever).
+fn penalise(shared: &Shared, peer: PeerId) {
+    lock(&shared.sync_penalised).insert(peer, Instant::now() + PENALTY);
 }
 
 /// A one-line progress bar on stderr (only when it is a terminal).

@@ -92,14 +92,17 @@ pub enum CommitOutcome {
 
 impl NodeService {
     /// Builds the block this validator proposes on its tip: waiting events (oldest first, within
-    /// the block's event and byte limits), then `governance` and `evidence`. Items the rules
+    /// the block's event and byte limits, and as many as fit in `budget` of building time), then
+    /// `governance` and `evidence`. Items the rules
     /// refuse are left out (and refused events leave the mempool). The block is recorded in the
     /// store, unflushed: the consensus core flushes its signed state before it signs a proposal.
     pub fn build_proposal(
         &self,
         governance: Vec<GovernanceTx>,
         evidence: Vec<Equivocation>,
+        budget: Option<Duration>,
     ) -> Result<Block, BlockError> {
+        let stop_at = budget.map(|b| std::time::Instant::now() + b);
         let tip = self.tip();
         let genesis = &self.inner.genesis;
         let proposer = match &self.inner.signing_key {
@@ -141,8 +144,16 @@ impl NodeService {
                 candidates,
                 governance,
                 evidence,
+                stop_at,
             },
         )?;
+        if !built.deferred.is_empty() {
+            tracing::debug!(
+                included = built.included.len(),
+                deferred = built.deferred.len(),
+                "block building reached its time budget; the rest waits for the next block"
+            );
+        }
         for (key, violation) in &built.rejected {
             tracing::warn!(key, code = violation.code(), error = %violation,
                 "a waiting event failed the rules at block time; dropping it");
@@ -314,6 +325,7 @@ impl NodeService {
                 candidates,
                 governance: block.body.governance.clone(),
                 evidence: block.body.evidence.clone(),
+                stop_at: None,
             },
         )?;
         if let Some((index, violation)) = built.rejected.first() {

@@ -282,19 +282,25 @@ impl NodeService {
     /// validators and included by the next proposer; it takes effect
     /// `validator_change_delay` heights after the block that includes it. Returns its id.
     pub fn submit_governance(&self, tx: GovernanceTx) -> Result<[u8; 32], GovernanceError> {
-        let height = lock(&self.inner.tip).height + 1;
-        let pending = provenance_protocol::rules::PendingChanges::default();
-        rules::check_governance(
-            &Overlay::new(&*self.inner.store, &pending),
-            &tx,
-            self.chain_id(),
-            &self.rule_context(height),
-            &self.inner.genesis.params,
-        )?;
+        self.check_governance(&tx)?;
         let id = tx.id();
         lock(&self.inner.governance_outbox).push(tx);
         self.inner.work.notify_one();
         Ok(id)
+    }
+
+    /// Checks a governance transaction against the committed state at the next height.
+    pub fn check_governance(&self, tx: &GovernanceTx) -> Result<(), GovernanceError> {
+        let height = lock(&self.inner.tip).height + 1;
+        let pending = provenance_protocol::rules::PendingChanges::default();
+        rules::check_governance(
+            &Overlay::new(&*self.inner.store, &pending),
+            tx,
+            self.chain_id(),
+            &self.rule_context(height),
+            &self.inner.genesis.params,
+        )
+        .map(|_| ())
     }
 
     /// Resolves when events were accepted (or the engine is otherwise asked to look for work).

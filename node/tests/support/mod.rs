@@ -36,7 +36,7 @@ pub async fn seal_with(
     let service = service.clone();
     let chain_id = chain_id.to_owned();
     tokio::task::spawn_blocking(move || {
-        let block = service.build_proposal(governance, vec![])?;
+        let block = service.build_proposal(governance, vec![], None)?;
         let unsigned = FinalityCertificate::from_precommits(&block.header, 0, vec![]);
         let payload = unsigned.precommit_payload();
         let signatures = signers
