@@ -233,4 +233,44 @@ mod tests {
             assert_eq!(decode::<SyncResponse>(&bytes, 1024).unwrap(), response);
         }
     }
+
+    /// The wire format is what other implementations must produce: pinned byte for byte (see
+    /// protocol/SPEC.md §12).
+    #[test]
+    fn encodings_are_pinned() {
+        let hex = |bytes: Vec<u8>| hex::encode(bytes);
+        assert_eq!(hex(encode(&SyncRequest::Status)), "820080");
+        assert_eq!(
+            hex(encode(&SyncRequest::Blocks { from: 4, count: 2 })),
+            "8201820402"
+        );
+        assert_eq!(
+            hex(encode(&SyncResponse::Refused("x".into()))),
+            "8203816178"
+        );
+        assert_eq!(
+            hex(encode(&EventBundle {
+                nonce: 1,
+                events: vec![]
+            })),
+            "a200010180"
+        );
+        let decision = ConsensusEnvelope {
+            nonce: 1,
+            message: ConsensusMessage::Decision(provenance_protocol::ledger::FinalityCertificate {
+                height: 1,
+                round: 0,
+                header_hash: [0; 32],
+                signatures: vec![],
+            }),
+        };
+        assert_eq!(
+            hex(encode(&decision)),
+            format!(
+                "a20001018202 81 a4 0001 0100 025820{} 0380",
+                "00".repeat(32)
+            )
+            .replace(' ', "")
+        );
+    }
 }

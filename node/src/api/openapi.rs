@@ -958,6 +958,10 @@ fn status_schema() -> Value {
             "log_size",
             "mempool_size",
             "peers",
+            "validator",
+            "round",
+            "sync_target",
+            "equivocations",
             "version",
         ],
         json!({
@@ -968,6 +972,10 @@ fn status_schema() -> Value {
             "log_size": uint("Events in the ledger."),
             "mempool_size": uint("Events accepted and waiting for a block."),
             "peers": uint("Connected peers."),
+            "validator": {"type": "boolean", "description": "Whether this node votes at the next height."},
+            "round": {"oneOf": [uint("Consensus round at the next height (validators, once the height started)."), {"type": "null"}]},
+            "sync_target": uint("Highest finalised height a peer reported; above `height` while catching up."),
+            "equivocations": uint("Conflicting signed messages of validators this node detected (evidence)."),
             "version": {"type": "string"}
         }),
     )

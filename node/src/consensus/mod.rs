@@ -73,15 +73,16 @@
 //! and multiaddr types come from its own libp2p-facing crates, which would have to agree with
 //! our libp2p 0.57 stack; its effect model is coroutine-based (genawaiter) with its own WAL
 //! replay conventions rather than our sled store; and strict ed25519 verification would live
-//! behind its signing-provider abstraction rather than in one call site we can audit. It is
-//! also not in `node/Cargo.toml`, which this change may not edit. Decision: a self-written core
-//! of a few hundred lines on our own types, covered by the property-checked simulation; to be
-//! revisited if we need Malachite's value-sync or proposal-parts streaming.
+//! behind its signing-provider abstraction rather than in one call site we can audit.
+//! Decision: a self-written core of a few hundred lines on our own types, covered by the
+//! property-checked simulation; to be revisited if we need Malachite's value-sync or
+//! proposal-parts streaming.
 //!
 //! # What is not here
 //!
-//! Validator-set changes between heights (the set is fixed per core); wire encoding of
-//! [`Message`] (the network layer's job); pruning of a peer's spam within the round window
+//! Validator-set changes between heights (the set is fixed per core: the engine builds a new
+//! core for every height with the set the committed state assigns to it); wire encoding of
+//! [`Message`] (`crate::wire`); pruning of a peer's spam within the round window
 //! ([`ROUND_WINDOW`] rounds ahead are accepted, which also means an honest peer more than that
 //! far ahead is reported as `RoundTooFarAhead`); rate limiting of catch-up answers (host).
 //!
