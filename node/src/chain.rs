@@ -61,6 +61,10 @@ pub struct Candidate {
     pub event: VerifiedEvent,
 }
 
+/// A proposer takes at least this many events before its time budget may stop it, so a busy
+/// machine still makes progress through a large mempool.
+pub const MIN_EVENTS_BEFORE_STOP: usize = 128;
+
 /// What a block may contain, in the order it is applied.
 #[derive(Debug, Clone, Default)]
 pub struct Contents {
@@ -152,15 +156,16 @@ pub fn build_block<V: LedgerView + ?Sized>(
     let mut included = Vec::new();
     let mut deferred = Vec::new();
     let mut rejected = Vec::new();
-    let mut candidates = contents.candidates.into_iter();
-    while let Some(candidate) = candidates.next() {
-        if included.len() % 64 == 63
+    let mut candidates = contents.candidates.into_iter().enumerate();
+    while let Some((tried, candidate)) = candidates.next() {
+        if included.len() >= MIN_EVENTS_BEFORE_STOP
+            && tried % 64 == 0
             && contents
                 .stop_at
                 .is_some_and(|stop| std::time::Instant::now() >= stop)
         {
             deferred.push(candidate.key);
-            deferred.extend(candidates.map(|c| c.key));
+            deferred.extend(candidates.map(|(_, c)| c.key));
             break;
         }
         let result = rules::check_event(&Overlay::new(view, &pending), &candidate.event, &ctx);

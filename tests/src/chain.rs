@@ -1,15 +1,17 @@
 //! Verifies the chain a node serves, block by block from genesis, as a light client would.
 //!
 //! For every height: the header links to the previous one (height 1 to the genesis hash), its
-//! certificate verifies under the genesis validator set (more than two thirds of the power signed
-//! this exact header), the served body (events, governance, evidence) is the one the header
-//! commits to, every event verifies, and the header's log size and root match the events so far.
-//! The result lists the header hashes and the event ids in log order, so chains of several nodes
-//! can be compared.
+//! certificate verifies under the validator set trusted for that height (more than two thirds of
+//! the power signed this exact header), the served body (events, governance, evidence, next
+//! validators) is the one the header commits to, every event verifies, and the header's log size
+//! and root match the events so far. The trusted set starts as the genesis set and follows every
+//! hand-off a header announces ([`next_validator_set`]), exactly as a light client trusting only
+//! the genesis would. The result lists the header hashes and the event ids in log order, so
+//! chains of several nodes can be compared.
 
 use provenance_protocol::event_hash::EventHashId;
 use provenance_protocol::genesis::Genesis;
-use provenance_protocol::ledger::{LedgerError, ValidatorSet};
+use provenance_protocol::ledger::{LedgerError, ValidatorSet, next_validator_set};
 use provenance_protocol::merkle::MerkleLog;
 use provenance_protocol::record::{Digest32, RecordError};
 
@@ -22,6 +24,11 @@ pub struct VerifiedChain {
     pub header_hashes: Vec<Digest32>,
     /// Every event id in log order.
     pub event_ids: Vec<EventHashId>,
+    /// The set that certified the block at height `h` is `validator_sets[h - 1]`; it changes
+    /// only at the heights governance handed over to a new set.
+    pub validator_sets: Vec<ValidatorSet>,
+    /// The set the last header names for the next height (the genesis set on an empty chain).
+    pub next_validators: ValidatorSet,
 }
 
 impl VerifiedChain {
@@ -52,6 +59,12 @@ pub enum ChainError {
         #[source]
         source: Box<LedgerError>,
     },
+    #[error("block {height}: the validator set hand-off does not verify: {source}")]
+    HandOff {
+        height: u64,
+        #[source]
+        source: Box<LedgerError>,
+    },
     #[error("block {height}: event {id} does not verify: {source}")]
     Event {
         height: u64,
@@ -75,6 +88,7 @@ fn invalid(height: u64, what: String) -> ChainError {
 
 /// Fetches and verifies every block `client`'s node has finalised, up to the height its status
 /// reports when the walk begins, and checks that the status names the last one as its head.
+/// `validators` is the genesis set; later sets are learnt from the hand-offs the chain announces.
 pub fn verify_chain(
     client: &NodeClient,
     genesis: &Genesis,
@@ -106,6 +120,8 @@ pub fn verify_chain_to(
     let mut chain = VerifiedChain {
         header_hashes: Vec::new(),
         event_ids: Vec::new(),
+        validator_sets: Vec::new(),
+        next_validators: validators.clone(),
     };
     for height in 1..=up_to {
         let block = client
@@ -133,12 +149,13 @@ pub fn verify_chain_to(
         }
         block
             .certificate
-            .verify(header, validators)
+            .verify(header, &chain.next_validators)
             .map_err(|source| ChainError::Certificate {
                 height,
                 source: Box::new(source),
             })?;
-        if block.body().hash() != header.body_hash {
+        let body = block.body();
+        if body.hash() != header.body_hash {
             return Err(invalid(
                 height,
                 "the served body (events, governance, evidence, next validators) is not the one the header commits to".into(),
@@ -166,6 +183,15 @@ pub fn verify_chain_to(
                 ),
             ));
         }
+        let next = next_validator_set(&chain.next_validators, header, &body).map_err(|source| {
+            ChainError::HandOff {
+                height,
+                source: Box::new(source),
+            }
+        })?;
+        chain
+            .validator_sets
+            .push(std::mem::replace(&mut chain.next_validators, next));
         prev_hash = header.hash();
         chain.header_hashes.push(prev_hash);
     }

@@ -41,6 +41,10 @@ pub struct NodeStatus {
     pub mempool_size: u64,
     /// Connected peers.
     pub peers: u64,
+    /// Whether the node votes in consensus at the next height (its key is in the set the
+    /// committed state assigns to that height). False when the node does not report the field.
+    #[serde(default)]
+    pub validator: bool,
     /// Equivocations (two conflicting signed messages of one validator) this node detected.
     /// Zero when the node does not report the field.
     #[serde(default)]
@@ -169,6 +173,40 @@ impl SubmitError {
     }
 }
 
+/// A governance transaction the node did not accept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GovernanceSubmitError {
+    /// The request failed on the way; the node may or may not hold the transaction.
+    #[error("POST {url}: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    /// The node refused the transaction with an API error (`422` names the governance rule).
+    #[error("POST {url} refused the transaction with HTTP {status} {code}: {message}")]
+    Refused {
+        url: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The answer is neither an acceptance nor an API error.
+    #[error("POST {url} answered HTTP {status} with an unexpected body: {body}")]
+    Unexpected {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// `202` body of a governance submission.
+#[derive(Debug, Deserialize)]
+struct GovernanceAccepted {
+    id: String,
+}
+
 /// `202` body of a submission.
 #[derive(Debug, Deserialize)]
 struct Accepted {
@@ -292,6 +330,44 @@ impl NodeClient {
         serde_json::from_str(&body)
             .map(Some)
             .map_err(|source| RequestError::Decode { url, source, body })
+    }
+
+    /// `POST /v1/governance` with `tx`; the transaction's hex id on `202`. Not retried: a
+    /// governance transaction is submitted once, and a refusal is what a test looks at.
+    pub fn submit_governance(&self, tx: &GovernanceTx) -> Result<String, GovernanceSubmitError> {
+        let url = format!("{}/v1/governance", self.base);
+        let body = serde_json::to_vec(tx)
+            .unwrap_or_else(|e| panic!("a governance transaction does not serialise: {e}"));
+        let transport = |source| GovernanceSubmitError::Transport {
+            url: url.clone(),
+            source: Box::new(source),
+        };
+        let response = self
+            .agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let text = read_body(response).map_err(transport)?;
+        if status == 202
+            && let Ok(accepted) = serde_json::from_str::<GovernanceAccepted>(&text)
+        {
+            return Ok(accepted.id);
+        }
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(error) if status != 202 => Err(GovernanceSubmitError::Refused {
+                url,
+                status,
+                code: error.error.code,
+                message: error.error.message,
+            }),
+            _ => Err(GovernanceSubmitError::Unexpected {
+                url,
+                status,
+                body: text,
+            }),
+        }
     }
 
     /// `POST /v1/events` with `events`, retrying busy answers; the acknowledged ids in batch
@@ -563,6 +639,40 @@ mod tests {
         let err = NodeClient::new(addr).submit(&events(1)).unwrap_err();
         assert!(matches!(err, SubmitError::InDoubt { .. }), "{err}");
         assert!(NodeClient::new(addr).submit(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_governance_submission_yields_the_id_or_the_refusal_code() {
+        let proposal = provenance_protocol::governance::GovernanceProposal {
+            chain_id: "unit-chain".into(),
+            action: provenance_protocol::governance::GovernanceAction::SetValidatorPower {
+                name: "Candidate 4".into(),
+                power: 1,
+            },
+            nonce: 1,
+            expires_at_height: 10,
+        };
+        let tx = GovernanceTx::new(proposal, Vec::new());
+        let refused = r#"{"error":{"code":"governance_insufficient_power","message":"too few"}}"#;
+        let (addr, bodies) = canned_server(vec![
+            http("202 Accepted", "", r#"{"id":"abcd"}"#),
+            http("422 Unprocessable Entity", "", refused),
+            http("500 Internal Server Error", "", "oops"),
+        ]);
+        let client = NodeClient::new(addr);
+        assert_eq!(client.submit_governance(&tx).unwrap(), "abcd");
+        let err = client.submit_governance(&tx).unwrap_err();
+        assert!(
+            matches!(&err, GovernanceSubmitError::Refused { status: 422, code, .. } if code == "governance_insufficient_power"),
+            "{err}"
+        );
+        let err = client.submit_governance(&tx).unwrap_err();
+        assert!(
+            matches!(&err, GovernanceSubmitError::Unexpected { status: 500, .. }),
+            "{err}"
+        );
+        let sent: GovernanceTx = serde_json::from_str(&bodies.lock().unwrap()[0]).unwrap();
+        assert_eq!(sent, tx);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! returns, every event it generated is either acknowledged (and in the returned list) or was
 //! never sent.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -86,4 +87,44 @@ pub fn submit_until(
             Err(e) => panic!("signer {}: {e}", stream.index()),
         }
     }
+}
+
+/// Runs `during` while every `(client, stream)` pair submits in `shape` batches on its own
+/// thread; then stops the load (also when `during` panics) and returns `during`'s result with
+/// every acknowledged id.
+///
+/// A stream must not be submitted to a node that `during` kills for good: its batch in flight
+/// would stay in doubt (see [`submit_until`]).
+pub fn under_load<R>(
+    load: Vec<(NodeClient, SignerStream)>,
+    shape: LoadShape,
+    during: impl FnOnce() -> R,
+) -> (R, Vec<EventHashId>) {
+    /// Sets the flag when dropped, so the submitters stop even if `during` unwinds.
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    let acked = Mutex::new(Vec::new());
+    let result = thread::scope(|scope| {
+        for (client, mut stream) in load {
+            let (stop, acked) = (&stop, &acked);
+            scope.spawn(move || {
+                let ids = submit_until(&client, &mut stream, shape, stop);
+                acked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend(ids);
+            });
+        }
+        let _stop = StopOnDrop(&stop);
+        during()
+    });
+    let acked = acked
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (result, acked)
 }

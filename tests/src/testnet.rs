@@ -6,7 +6,9 @@
 //! `TestNet::builder().validators(4).signers(3).build()` writes, in a fresh temporary directory:
 //! one signing key and one node key per validator, a genesis naming the validators (power 1 each)
 //! and the signers (manufacturers with their own GS1 company prefixes), and per node a config
-//! file and a data directory. For every ordered pair of nodes *(i, j)* a [`LinkProxy`] forwards
+//! file and a data directory. `.candidates(n)` adds `n` more nodes after the validators, run by
+//! registered participants with the validator role but no voting power at genesis: they follow
+//! the chain until governance gives them power. For every ordered pair of nodes *(i, j)* a [`LinkProxy`] forwards
 //! to *j*'s p2p port, and *i*'s `p2p.bootstrap` lists *j* only at that proxy. So every byte from
 //! *i* to *j* crosses `link(i, j)`, and [`TestNet::partition`] is a matter of blocking proxies.
 //!
@@ -102,6 +104,7 @@ impl Default for ConsensusTimeouts {
 #[derive(Debug, Clone)]
 pub struct TestNetBuilder {
     validators: usize,
+    candidates: usize,
     signers: usize,
     block_interval: Duration,
     max_block_events: u32,
@@ -113,6 +116,7 @@ impl Default for TestNetBuilder {
     fn default() -> Self {
         TestNetBuilder {
             validators: 4,
+            candidates: 0,
             signers: 3,
             block_interval: Duration::from_millis(150),
             max_block_events: ConsensusParams::default().max_block_events,
@@ -126,6 +130,15 @@ impl TestNetBuilder {
     /// Validator nodes (default 4), each with power 1.
     pub fn validators(mut self, n: usize) -> Self {
         self.validators = n;
+        self
+    }
+
+    /// Candidate nodes (default 0), numbered after the validators: each is run by a registered
+    /// participant with the validator role that is not in the genesis validator set, so it
+    /// follows the chain without voting until a governance transaction gives it power (see
+    /// [`TestNet::participant_name`]).
+    pub fn candidates(mut self, n: usize) -> Self {
+        self.candidates = n;
         self
     }
 
@@ -191,7 +204,7 @@ impl TestNetBuilder {
             &serde_json::to_string_pretty(&genesis).unwrap_or_else(|e| panic!("genesis: {e}")),
         );
 
-        let nodes: Vec<Node> = (0..self.validators)
+        let nodes: Vec<Node> = (0..self.validators + self.candidates)
             .map(|i| Node::create(dir.path(), i, genesis_path.clone()))
             .collect();
         let links = (0..nodes.len())
@@ -215,6 +228,8 @@ impl TestNetBuilder {
             path: dir.path().to_owned(),
             dir: Some(dir),
             keep: AtomicBool::new(false),
+            genesis_path,
+            validators: self.validators,
             genesis,
             validator_set,
             nodes,
@@ -232,8 +247,9 @@ impl TestNetBuilder {
     }
 
     fn genesis(&self, chain_id: &str) -> Genesis {
-        let validators = (0..self.validators).map(|i| Participant {
-            name: validator_name(i),
+        // Validators and candidates alike run a node with a vote key; only the former have power.
+        let validators = (0..self.validators + self.candidates).map(|i| Participant {
+            name: participant_name(self.validators, i),
             roles: vec![Role::Validator],
             signing_key: test_key(KeyRole::ValidatorSigning, i).public_key(),
             network_key: test_key(KeyRole::NodeNetwork, i).public_key(),
@@ -252,7 +268,7 @@ impl TestNetBuilder {
             participants: validators.chain(signers).collect(),
             validators: (0..self.validators)
                 .map(|i| GenesisValidator {
-                    participant: validator_name(i),
+                    participant: participant_name(self.validators, i),
                     power: 1,
                 })
                 .collect(),
@@ -267,8 +283,14 @@ impl TestNetBuilder {
     }
 }
 
-fn validator_name(i: usize) -> String {
-    format!("Validator {i}")
+/// The registry name of node `i`'s organisation: the first `validators` nodes are genesis
+/// validators, the rest candidates.
+fn participant_name(validators: usize, i: usize) -> String {
+    if i < validators {
+        format!("Validator {i}")
+    } else {
+        format!("Candidate {i}")
+    }
 }
 
 /// Seven-digit prefixes of equal length, so no prefix is a prefix of another.
@@ -430,6 +452,9 @@ pub struct TestNet {
     path: PathBuf,
     dir: Option<TempDir>,
     keep: AtomicBool,
+    genesis_path: PathBuf,
+    /// Nodes `0..validators` are genesis validators, the rest candidates.
+    validators: usize,
     genesis: Genesis,
     validator_set: ValidatorSet,
     nodes: Vec<Node>,
@@ -469,9 +494,29 @@ impl TestNet {
         &self.genesis
     }
 
-    /// The genesis validator set, which certifies every block of a test network.
+    /// The genesis file every node's config names (what `provenance-node governance propose
+    /// --genesis` reads).
+    pub fn genesis_path(&self) -> &Path {
+        &self.genesis_path
+    }
+
+    /// The genesis validator set, which certifies every block until governance hands over to
+    /// another set (chain verification follows the hand-offs).
     pub fn validator_set(&self) -> &ValidatorSet {
         &self.validator_set
+    }
+
+    /// Whether node `i` is a genesis validator (rather than a candidate).
+    pub fn is_genesis_validator(&self, i: usize) -> bool {
+        self.node(i);
+        i < self.validators
+    }
+
+    /// The registry name of node `i`'s organisation (`Validator <i>` or `Candidate <i>`), as a
+    /// governance action names it.
+    pub fn participant_name(&self, i: usize) -> String {
+        self.node(i);
+        participant_name(self.validators, i)
     }
 
     /// Node `i`'s libp2p peer id.
@@ -602,10 +647,16 @@ impl TestNet {
         lock(&self.node(i).run).p2p
     }
 
-    /// Node `i`'s validator signing key (the key genesis names for `Validator i`).
+    /// Node `i`'s validator signing key (the key genesis names for
+    /// [`participant_name(i)`](TestNet::participant_name)).
     pub fn signing_key(&self, i: usize) -> SigningKey {
         self.node(i);
         test_key(KeyRole::ValidatorSigning, i)
+    }
+
+    /// The key file (mode 0600) holding node `i`'s signing key, as its config names it.
+    pub fn signing_key_path(&self, i: usize) -> &Path {
+        &self.node(i).signing_key_path
     }
 
     /// Node `i`'s network key (its libp2p identity is this Ed25519 key).
@@ -813,6 +864,11 @@ impl TestNet {
         }
     }
 
+    /// Node `i`'s API address (what `provenance-node governance submit --node` takes).
+    pub fn api_addr(&self, i: usize) -> SocketAddr {
+        lock(&self.node(i).run).api
+    }
+
     /// Node `i`'s API base URL, `http://127.0.0.1:<port>`.
     pub fn api(&self, i: usize) -> String {
         format!("http://{}", lock(&self.node(i).run).api)
@@ -821,6 +877,29 @@ impl TestNet {
     /// A client of node `i`'s API (at its current port).
     pub fn client(&self, i: usize) -> NodeClient {
         NodeClient::with_agent(lock(&self.node(i).run).api, self.agent.clone())
+    }
+
+    /// Height of each node in `nodes`, `None` for one that does not answer.
+    pub fn heights(&self, nodes: &[usize]) -> Vec<Option<u64>> {
+        nodes
+            .iter()
+            .map(|&i| self.try_status(i).ok().map(|s| s.height))
+            .collect()
+    }
+
+    /// Runs `during` while each `(node, stream)` submits to its node in `shape` batches (see
+    /// [`crate::load::under_load`]); returns every acknowledged id.
+    pub fn under_load(
+        &self,
+        streams: Vec<(usize, SignerStream)>,
+        shape: crate::load::LoadShape,
+        during: impl FnOnce(),
+    ) -> Vec<EventHashId> {
+        let load = streams
+            .into_iter()
+            .map(|(node, stream)| (self.client(node), stream))
+            .collect();
+        crate::load::under_load(load, shape, during).1
     }
 
     /// Node `i`'s status.
@@ -1019,12 +1098,13 @@ impl TestNet {
             };
             let status = match self.try_status(i) {
                 Ok(s) => format!(
-                    "height {} head {} log_size {} mempool {} peers {}",
+                    "height {} head {} log_size {} mempool {} peers {} validator {}",
                     s.height,
                     s.head_hash.as_deref().unwrap_or("-"),
                     s.log_size,
                     s.mempool_size,
-                    s.peers
+                    s.peers,
+                    s.validator
                 ),
                 Err(e) => format!("no status ({e})"),
             };
@@ -1130,6 +1210,63 @@ mod tests {
         assert_eq!(genesis.validator_set().unwrap().validators().len(), 4);
         assert_eq!(genesis.participants.len(), 7);
         assert_eq!(genesis.params.block_interval_ms, 150);
+    }
+
+    #[test]
+    fn candidates_are_registered_validators_without_power() {
+        let genesis = TestNet::builder()
+            .validators(3)
+            .candidates(2)
+            .signers(1)
+            .genesis("unit-chain");
+        genesis.validate().unwrap();
+        let set = genesis.validator_set().unwrap();
+        assert_eq!(set.validators().len(), 3);
+        let names: Vec<&str> = genesis
+            .participants
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Validator 0",
+                "Validator 1",
+                "Validator 2",
+                "Candidate 3",
+                "Candidate 4",
+                "Signer 0"
+            ]
+        );
+        for (i, candidate) in genesis.participants[3..5].iter().enumerate() {
+            assert_eq!(candidate.roles, [Role::Validator]);
+            assert_eq!(
+                candidate.signing_key,
+                test_key(KeyRole::ValidatorSigning, 3 + i).public_key()
+            );
+            assert_eq!(set.power_of(&candidate.signing_key), None);
+        }
+    }
+
+    #[test]
+    fn candidate_nodes_follow_the_validators_and_carry_their_own_keys() {
+        let net = TestNet::builder()
+            .validators(2)
+            .candidates(1)
+            .signers(1)
+            .build();
+        assert_eq!(net.len(), 3);
+        assert!(net.is_genesis_validator(1) && !net.is_genesis_validator(2));
+        assert_eq!(net.participant_name(2), "Candidate 2");
+        assert_eq!(
+            net.bootstrap(2).len(),
+            2,
+            "a candidate dials every other node"
+        );
+        let key = provenance_client::keyfile::load_key_file(net.signing_key_path(2)).unwrap();
+        assert_eq!(key.public_key(), net.signing_key(2).public_key());
+        assert_eq!(net.genesis_path(), net.dir().join("genesis.json"));
+        assert_eq!(net.api(2), format!("http://{}", net.api_addr(2)));
     }
 
     /// Builds a network without starting it: keys, genesis and configs on disk, one proxy per

@@ -32,7 +32,7 @@ use provenance_protocol::ledger::{
     Block, BlockBody, BlockHeader, ProposalPayload, ValidatorSet, VoteKind, VotePayload,
 };
 use provenance_protocol::record::SignedEvent;
-use provenance_tests::load::{LoadShape, submit_until};
+use provenance_tests::load::LoadShape;
 use provenance_tests::peer::request_sync;
 use provenance_tests::{InProcessPeer, PeerSpec, SignerStream, TestNet};
 use sha2::{Digest, Sha256};
@@ -57,46 +57,6 @@ const IDLE_WINDOW: Duration = Duration::from_secs(3);
 const SAMPLE: Duration = Duration::from_millis(100);
 /// Largest sync request the stand-in decodes (the node's own bound is 1 KiB).
 const MAX_SYNC_REQUEST_BYTES: usize = 1024;
-
-/// Height of every node in `nodes`, `None` for one that does not answer.
-fn heights(net: &TestNet, nodes: &[usize]) -> Vec<Option<u64>> {
-    nodes
-        .iter()
-        .map(|&i| net.try_status(i).ok().map(|s| s.height))
-        .collect()
-}
-
-/// Submits from each stream to its node in `shape` batches until `during` returns; every
-/// acknowledged id.
-fn under_load(
-    net: &TestNet,
-    streams: Vec<(usize, SignerStream)>,
-    shape: LoadShape,
-    during: impl FnOnce(),
-) -> Vec<EventHashId> {
-    let stop = AtomicBool::new(false);
-    let acked = Mutex::new(Vec::new());
-    thread::scope(|scope| {
-        for (node, mut stream) in streams {
-            let client = net.client(node);
-            let (stop, acked) = (&stop, &acked);
-            scope.spawn(move || {
-                let ids = submit_until(&client, &mut stream, shape, stop);
-                acked.lock().unwrap().extend(ids);
-            });
-        }
-        // Stop the load even if `during` panics, so the scope can join the submitters.
-        struct StopOnDrop<'a>(&'a AtomicBool);
-        impl Drop for StopOnDrop<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-        let _stop = StopOnDrop(&stop);
-        during();
-    });
-    acked.into_inner().unwrap()
-}
 
 /// A hash nobody ever built a block for, distinct per `parts`.
 fn fake_hash(parts: &[&[u8]]) -> [u8; 32] {
@@ -432,13 +392,13 @@ fn evidence_against(
 
 /// Waits until the heights of `nodes` stay the same for [`IDLE_WINDOW`]; those heights.
 fn wait_for_idle(net: &TestNet, nodes: &[usize]) -> Vec<Option<u64>> {
-    let mut last = heights(net, nodes);
+    let mut last = net.heights(nodes);
     let mut since = Instant::now();
     net.wait_until(
         WAIT,
         &format!("nodes {nodes:?} to stop finalising once there is no work"),
         |net| {
-            let now = heights(net, nodes);
+            let now = net.heights(nodes);
             if now != last {
                 last = now;
                 since = Instant::now();
@@ -481,17 +441,18 @@ fn a_byzantine_validator_cannot_break_safety_and_its_equivocation_is_recorded() 
         .into_iter()
         .enumerate()
         .collect();
-    let before: Vec<u64> = heights(&net, &HONEST)
+    let before: Vec<u64> = net
+        .heights(&HONEST)
         .into_iter()
         .map(|h| h.expect("nodes 0-2 answer"))
         .collect();
     let started = Instant::now();
-    let acked = under_load(&net, streams, LoadShape::default(), || {
+    let acked = net.under_load(streams, LoadShape::default(), || {
         net.wait_until(
             WAIT,
             "nodes 0-2 to finalise three blocks while validator 3 attacks",
             |net| {
-                heights(net, &HONEST)
+                net.heights(&HONEST)
                     .iter()
                     .zip(&before)
                     .all(|(now, then)| now.is_some_and(|now| now >= then + 3))
@@ -548,7 +509,7 @@ fn a_byzantine_validator_cannot_break_safety_and_its_equivocation_is_recorded() 
     // Safety: one chain, every certificate verifies, every acknowledged event final once.
     net.wait_for_log_size_on(&HONEST, acked.len() as u64, WAIT);
     net.wait_until(WAIT, "nodes 0-2 to reach the evidence block", |net| {
-        heights(net, &HONEST)
+        net.heights(&HONEST)
             .iter()
             .all(|h| h.is_some_and(|h| h >= evidence_height))
     });
@@ -646,7 +607,7 @@ fn evidence_already_recorded_and_replayed_by_its_subject_is_no_work() {
     let idle = wait_for_idle(&net, &HONEST);
     publish_evidence(&net, &subject, &evidence, 3);
     thread::sleep(IDLE_WINDOW);
-    let after = heights(&net, &HONEST);
+    let after = net.heights(&HONEST);
     assert_eq!(
         after, idle,
         "nodes 0-2 went from heights {idle:?} to {after:?} in {IDLE_WINDOW:?} without any work, \
@@ -728,7 +689,7 @@ fn an_unregistered_peer_cannot_connect_or_get_a_message_forwarded() {
 
     let others = (net.len() - 1) as u64;
     let (mut published, mut answered, mut held) = (0usize, 0usize, 0usize);
-    let acked = under_load(&net, honest, LoadShape::default(), || {
+    let acked = net.under_load(honest, LoadShape::default(), || {
         let window = Instant::now() + INTRUSION_WINDOW;
         while Instant::now() < window {
             let status = net.status(0);
@@ -845,9 +806,9 @@ fn an_observer_syncs_certified_blocks_but_its_gossip_is_ignored() {
         .map(|(s, stream)| (s + 1, stream))
         .collect();
     let mut publish_errors: BTreeMap<String, usize> = BTreeMap::new();
-    let acked = under_load(&net, honest, LoadShape::default(), || {
+    let acked = net.under_load(honest, LoadShape::default(), || {
         net.wait_until(WAIT, "nodes to finalise two blocks", |net| {
-            heights(net, &[0, 1, 2, 3])
+            net.heights(&[0, 1, 2, 3])
                 .iter()
                 .all(|h| h.is_some_and(|h| h >= 2))
         });

@@ -8,57 +8,15 @@
 //! never share two cores.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use provenance_protocol::event_hash::EventHashId;
 use provenance_tests::client::NodeStatus;
-use provenance_tests::load::{LoadShape, submit_until};
+use provenance_tests::load::LoadShape;
 use provenance_tests::{SignerStream, TestNet};
 
 /// Bound on every "eventually".
 const WAIT: Duration = Duration::from_secs(60);
-
-/// Height of every node, `None` for one that does not answer.
-fn heights(net: &TestNet, nodes: &[usize]) -> Vec<Option<u64>> {
-    nodes
-        .iter()
-        .map(|&i| net.try_status(i).ok().map(|s| s.height))
-        .collect()
-}
-
-/// Submits from each stream to its node in `shape` batches until `stop`; runs `during` meanwhile,
-/// then sets `stop` and returns every acknowledged id.
-fn under_load(
-    net: &TestNet,
-    streams: Vec<(usize, SignerStream)>,
-    shape: LoadShape,
-    during: impl FnOnce(),
-) -> Vec<EventHashId> {
-    let stop = AtomicBool::new(false);
-    let acked = Mutex::new(Vec::new());
-    thread::scope(|scope| {
-        for (node, mut stream) in streams {
-            let client = net.client(node);
-            let (stop, acked) = (&stop, &acked);
-            scope.spawn(move || {
-                let ids = submit_until(&client, &mut stream, shape, stop);
-                acked.lock().unwrap().extend(ids);
-            });
-        }
-        // Stop the load even if `during` panics, so the scope can join the submitters.
-        struct StopOnDrop<'a>(&'a AtomicBool);
-        impl Drop for StopOnDrop<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-        let _stop = StopOnDrop(&stop);
-        during();
-    });
-    acked.into_inner().unwrap()
-}
 
 #[test]
 fn four_validators_finalise_a_stream_of_events() {
@@ -112,7 +70,7 @@ fn a_killed_validator_catches_up_and_nothing_acknowledged_is_lost() {
     net.wait_for_full_mesh(WAIT);
 
     let streams = net.event_source().into_streams().into_iter().enumerate();
-    let acked = under_load(&net, streams.collect(), LoadShape::default(), || {
+    let acked = net.under_load(streams.collect(), LoadShape::default(), || {
         net.wait_until(WAIT, "the first block under load", |net| {
             net.statuses()
                 .iter()
@@ -120,7 +78,8 @@ fn a_killed_validator_catches_up_and_nothing_acknowledged_is_lost() {
         });
 
         net.kill(3);
-        let at_kill: Vec<u64> = heights(&net, &[0, 1, 2])
+        let at_kill: Vec<u64> = net
+            .heights(&[0, 1, 2])
             .into_iter()
             .map(|h| h.expect("nodes 0-2 answer"))
             .collect();
@@ -128,7 +87,7 @@ fn a_killed_validator_catches_up_and_nothing_acknowledged_is_lost() {
             WAIT,
             "nodes 0-2 to finalise three more blocks without node 3",
             |net| {
-                heights(net, &[0, 1, 2])
+                net.heights(&[0, 1, 2])
                     .iter()
                     .zip(&at_kill)
                     .all(|(now, then)| now.is_some_and(|now| now >= then + 3))
@@ -185,7 +144,7 @@ fn a_two_two_partition_finalises_nothing_and_heals() {
 
     let streams: Vec<(usize, SignerStream)> =
         source.into_streams().into_iter().enumerate().collect();
-    let during = under_load(&net, streams, LoadShape::default(), || {
+    let during = net.under_load(streams, LoadShape::default(), || {
         let window = Instant::now() + Duration::from_secs(4);
         while Instant::now() < window {
             for (i, then) in before.iter().enumerate() {
@@ -260,12 +219,12 @@ fn an_isolated_validator_stalls_while_the_other_three_finalise_and_then_catches_
         .into_iter()
         .enumerate()
         .collect();
-    let acked = under_load(&net, streams, LoadShape::default(), || {
+    let acked = net.under_load(streams, LoadShape::default(), || {
         net.wait_until(
             WAIT,
             "nodes 0-2 to finalise three blocks without node 3",
             |net| {
-                heights(net, &[0, 1, 2])
+                net.heights(&[0, 1, 2])
                     .iter()
                     .zip(&majority)
                     .all(|(now, then)| now.is_some_and(|now| now >= then + 3))

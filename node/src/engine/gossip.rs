@@ -13,6 +13,9 @@ use crate::net::{GossipMessage, NetEvent, PublishError, Topic, Verdict};
 use crate::service::SubmitError;
 use crate::wire::{self, ConsensusEnvelope, ConsensusMessage, EventBundle, MAX_BUNDLE_EVENTS};
 
+/// Longest wait between two re-gossips of one event.
+const MAX_REGOSSIP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How often at most the "no peers" warning is logged.
 const NO_PEERS_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -286,7 +289,7 @@ impl Engine {
         let now = Instant::now();
         for event in &events {
             self.origin
-                .insert(event.event_hash_id, (now, event.clone()));
+                .insert(event.event_hash_id, (now, 0, event.clone()));
         }
         self.publish_events(events).await;
     }
@@ -301,12 +304,18 @@ impl Engine {
         let after = self.shared.config.regossip_after;
         let now = Instant::now();
         let mut due = Vec::new();
-        self.origin.retain(|id, (sent, event)| {
+        self.origin.retain(|id, (sent, attempts, event)| {
             if !service.is_waiting(id) {
                 return false;
             }
-            if now.duration_since(*sent) >= after && due.len() < 4 * MAX_BUNDLE_EVENTS {
+            // Back off per event (after, 2×, 4× … up to MAX_REGOSSIP_INTERVAL): when blocks
+            // stall, re-sending everything every few seconds would only add load.
+            let wait = after
+                .saturating_mul(1 << (*attempts).min(5))
+                .min(MAX_REGOSSIP_INTERVAL);
+            if now.duration_since(*sent) >= wait && due.len() < MAX_BUNDLE_EVENTS {
                 *sent = now;
+                *attempts = attempts.saturating_add(1);
                 due.push(event.clone());
             }
             true

@@ -180,8 +180,9 @@ pub struct Engine {
     decided: Option<(u64, [u8; 32], FinalityCertificate)>,
     evidence: Vec<Equivocation>,
     governance: Vec<GovernanceTx>,
-    /// Events accepted from clients here and not yet final: when each was last gossiped.
-    origin: HashMap<EventHashId, (Instant, SignedEvent)>,
+    /// Events accepted from clients here and not yet final: when each was last gossiped, and
+    /// how often it was re-gossiped.
+    origin: HashMap<EventHashId, (Instant, u32, SignedEvent)>,
     /// Gossiped events waiting for an earlier event of their signer, with when they arrived.
     orphans: Vec<(Instant, SignedEvent)>,
     orphans_retry: bool,

@@ -467,16 +467,50 @@ impl NodeService {
                 return failed(accepted, index, e);
             }
         }
+        // An identical copy of an event already waiting or final is answered as before
+        // without verifying it again: resubmissions and re-gossip cost a lookup, not a
+        // signature check (what is stored was verified when it was admitted).
+        let known: Vec<bool> = {
+            let mempool = lock(&self.inner.mempool);
+            records
+                .iter()
+                .map(|r| {
+                    mempool
+                        .get(&r.event_hash_id)
+                        .is_some_and(|waiting| waiting.record == *r)
+                })
+                .collect()
+        };
+        let known: Vec<bool> = records
+            .iter()
+            .zip(known)
+            .map(|(r, waiting)| {
+                waiting
+                    || store
+                        .event(&r.event_hash_id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|stored| stored.record == *r)
+            })
+            .collect();
         let mut verified = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
+            if known[index] {
+                verified.push(None);
+                continue;
+            }
             match record.verify(&chain_id) {
-                Ok(v) => verified.push(v),
+                Ok(v) => verified.push(Some(v)),
                 Err(e) => return failed(accepted, index, e.into()),
             }
         }
         let mut mempool = lock(&self.inner.mempool);
         let height = lock(&self.inner.tip).height + 1;
         for (index, event) in verified.into_iter().enumerate() {
+            let Some(event) = event else {
+                accepted.push(records[index].event_hash_id);
+                continue;
+            };
             let id = event.record.event_hash_id;
             match self.admit_one(&mut mempool, event, height) {
                 Ok(()) => accepted.push(id),
