@@ -64,6 +64,9 @@ pub enum PeerRequestError {
     },
 }
 
+/// Ports a stand-in tries before giving up.
+pub const STAND_IN_ATTEMPTS: usize = 5;
+
 /// Who an [`InProcessPeer`] is and whom it talks to.
 #[derive(Debug)]
 pub struct PeerSpec {
@@ -129,20 +132,36 @@ impl InProcessPeer {
     /// node `i`'s p2p address (where the other nodes' links to `i` lead), dialling node `i`'s
     /// bootstrap list. The others cannot tell it from node `i`.
     ///
+    /// If node `i`'s port was taken meanwhile, the stand-in moves to a fresh one and the links
+    /// to node `i` follow it.
+    ///
     /// # Panics
-    /// If node `i` is running or the peer cannot start (e.g. the port was taken meanwhile).
+    /// If node `i` is running or the peer cannot start in [`STAND_IN_ATTEMPTS`] attempts.
     pub fn stand_in(net: &TestNet, i: usize) -> InProcessPeer {
         assert!(
             !net.is_running(i),
             "node {i} is running; stop it before standing in for it"
         );
-        let spec = PeerSpec {
-            node_key: net.node_key(i),
-            listen: net.p2p_addr(i),
-            bootstrap: net.bootstrap(i),
-        };
-        InProcessPeer::start(net, spec)
-            .unwrap_or_else(|e| panic!("cannot start a stand-in for node {i}: {e}"))
+        let mut last_error = None;
+        for _ in 0..STAND_IN_ATTEMPTS {
+            let spec = PeerSpec {
+                node_key: net.node_key(i),
+                listen: net.p2p_addr(i),
+                bootstrap: net.bootstrap(i),
+            };
+            match InProcessPeer::start(net, spec) {
+                Ok(peer) => return peer,
+                Err(e) => {
+                    // Most likely the port was taken since it was chosen: move and retry.
+                    last_error = Some(e);
+                    net.move_p2p(i);
+                }
+            }
+        }
+        panic!(
+            "cannot start a stand-in for node {i} after {STAND_IN_ATTEMPTS} attempts: {}",
+            last_error.map(|e| e.to_string()).unwrap_or_default()
+        )
     }
 
     /// The network handle (publish, request, report, peers).

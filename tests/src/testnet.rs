@@ -647,6 +647,23 @@ impl TestNet {
         lock(&self.node(i).run).p2p
     }
 
+    /// Gives node `i`, which must not be running, a fresh p2p port and points every link to it
+    /// there; returns the new address. For a stand-in whose port was taken meanwhile (an
+    /// outgoing connection may get any free port number as its local port).
+    pub fn move_p2p(&self, i: usize) -> SocketAddr {
+        let node = self.node(i);
+        let mut run = lock(&node.run);
+        assert!(run.child.is_none(), "node {i} is running; stop it first");
+        run.p2p = free_port();
+        for j in (0..self.len()).filter(|&j| j != i) {
+            self.link(j, i).set_target(run.p2p);
+        }
+        let addr = run.p2p;
+        drop(run);
+        self.write_config(i);
+        addr
+    }
+
     /// Node `i`'s validator signing key (the key genesis names for
     /// [`participant_name(i)`](TestNet::participant_name)).
     pub fn signing_key(&self, i: usize) -> SigningKey {
