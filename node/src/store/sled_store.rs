@@ -726,14 +726,7 @@ impl LedgerStore for SledStore {
                     entry.name, entry.signing_key
                 ))
             })?;
-            out.push(ParticipantRecord {
-                name: entry.name,
-                roles: entry.roles,
-                signing_key: key.key,
-                company_prefixes: entry.company_prefixes,
-                revoked_at: key.revoked_at,
-                valid_from: key.valid_from,
-            });
+            out.push(ParticipantRecord::seen_through(entry, &key));
         }
         Ok(out)
     }

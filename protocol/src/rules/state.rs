@@ -43,6 +43,18 @@ pub struct ParticipantRecord {
 }
 
 impl ParticipantRecord {
+    /// The participant `entry` as seen through one of its keys: the key and its validity.
+    pub fn seen_through(entry: ParticipantEntry, key: &KeyRecord) -> Self {
+        ParticipantRecord {
+            name: entry.name,
+            roles: entry.roles,
+            signing_key: key.key,
+            company_prefixes: entry.company_prefixes,
+            revoked_at: key.revoked_at,
+            valid_from: key.valid_from,
+        }
+    }
+
     /// Whether the participant holds `role`.
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
@@ -161,14 +173,7 @@ pub trait LedgerView {
 }
 
 fn joined(entry: ParticipantEntry, key: &KeyRecord) -> ParticipantRecord {
-    ParticipantRecord {
-        name: entry.name,
-        roles: entry.roles,
-        signing_key: key.key,
-        company_prefixes: entry.company_prefixes,
-        revoked_at: key.revoked_at,
-        valid_from: key.valid_from,
-    }
+    ParticipantRecord::seen_through(entry, key)
 }
 
 /// A registered prefix in `prefixes` that overlaps `prefix`: a shorter one it starts with, or
