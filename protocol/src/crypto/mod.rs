@@ -15,6 +15,7 @@
 mod cbor;
 mod did_key;
 mod domain;
+mod key_cache;
 mod public_key;
 mod signature;
 mod signing_key;

@@ -83,6 +83,9 @@ pub enum PublicKeyError {
 impl PublicKey {
     /// Parses and validates a 32-byte encoding (see the type doc for the rules).
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LENGTH]) -> Result<Self, PublicKeyError> {
+        if super::key_cache::get(bytes).is_some() {
+            return Ok(Self(*bytes));
+        }
         let hex = || ::hex::encode(bytes);
         let key = VerifyingKey::from_bytes(bytes)
             .map_err(|_| PublicKeyError::NotOnCurve { hex: hex() })?;
@@ -100,6 +103,7 @@ impl PublicKey {
         if !point.is_torsion_free() {
             return Err(PublicKeyError::NotPrimeOrder { hex: hex() });
         }
+        super::key_cache::remember(*bytes, key);
         Ok(Self(*bytes))
     }
 
@@ -126,7 +130,13 @@ impl PublicKey {
     /// The dalek key for verification. Always `Some` for a validated key (decompression of a
     /// canonical point cannot fail); callers still treat `None` as "invalid" rather than panic.
     pub(super) fn decompress(&self) -> Option<VerifyingKey> {
-        VerifyingKey::from_bytes(&self.0).ok()
+        if let Some(key) = super::key_cache::get(&self.0) {
+            return Some(key);
+        }
+        let key = VerifyingKey::from_bytes(&self.0).ok()?;
+        // A `PublicKey` is valid by construction, so its decompressed form may be remembered.
+        super::key_cache::remember(self.0, key);
+        Some(key)
     }
 }
 
