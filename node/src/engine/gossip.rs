@@ -445,3 +445,100 @@ async fn admit_holding_gaps(
     }
     (crate::service::SubmitOutcome { accepted, failure }, orphans)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use provenance_protocol::crypto::SigningKey;
+    use provenance_protocol::genesis::{
+        ConsensusParams, Genesis, GenesisValidator, Participant, Role,
+    };
+    use provenance_protocol::record::SignedEvent;
+
+    use super::admit_holding_gaps;
+    use crate::mempool::MempoolLimits;
+    use crate::metrics::Metrics;
+    use crate::service::NodeService;
+    use crate::store::SledStore;
+
+    const CHAIN: &str = "gossip-test";
+
+    fn service(maker: &SigningKey) -> NodeService {
+        let genesis = Genesis {
+            chain_id: CHAIN.into(),
+            genesis_time_ms: 1_700_000_000_000,
+            participants: vec![Participant {
+                name: "Maker".into(),
+                roles: vec![Role::Manufacturer, Role::Validator],
+                signing_key: maker.public_key(),
+                network_key: SigningKey::from_seed([200; 32]).public_key(),
+                company_prefixes: vec!["0614141".into()],
+            }],
+            validators: vec![GenesisValidator {
+                participant: "Maker".into(),
+                power: 1,
+            }],
+            params: ConsensusParams::default(),
+        };
+        let store = SledStore::open_temporary(&genesis).unwrap();
+        NodeService::new(
+            Arc::new(store),
+            genesis,
+            None,
+            MempoolLimits::default(),
+            Metrics::new(),
+        )
+        .unwrap()
+    }
+
+    fn commission(maker: &SigningKey, sequence: u64) -> SignedEvent {
+        let event = serde_json::json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "ObjectEvent",
+            "eventTime": "2025-01-01T10:00:00.000Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [format!("urn:epc:id:sgtin:0614141.107346.{sequence}")],
+            "action": "ADD",
+            "bizStep": "commissioning"
+        });
+        SignedEvent::sign(maker, CHAIN, sequence, &event).unwrap()
+    }
+
+    /// Gossip does not keep order: events that arrive before their signer's earlier ones are
+    /// held back (not refused), and admitted once the gap is filled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_ahead_of_a_gap_are_held_and_admitted_once_it_fills() {
+        let maker = SigningKey::from_seed([1; 32]);
+        let service = service(&maker);
+        tokio::spawn(service.clone().run_flusher());
+        let events: Vec<SignedEvent> = (1..=4).map(|s| commission(&maker, s)).collect();
+
+        // 3 and 4 arrive first, out of order.
+        let (outcome, orphans) =
+            admit_holding_gaps(&service, vec![events[3].clone(), events[2].clone()]).await;
+        assert!(outcome.accepted.is_empty());
+        assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+        let held: Vec<u64> = orphans.iter().map(|e| e.sequence).collect();
+        assert_eq!(held, [3, 4], "held in sequence order");
+        assert_eq!(service.mempool_len(), 0);
+
+        let (outcome, orphans) = admit_holding_gaps(&service, events[..2].to_vec()).await;
+        assert_eq!(outcome.accepted.len(), 2);
+        assert!(orphans.is_empty());
+
+        // The retry admits what was held.
+        let (outcome, orphans) = admit_holding_gaps(&service, held_events(&events, &held)).await;
+        assert_eq!(outcome.accepted.len(), 2);
+        assert!(orphans.is_empty());
+        assert_eq!(service.mempool_len(), 4);
+    }
+
+    fn held_events(events: &[SignedEvent], sequences: &[u64]) -> Vec<SignedEvent> {
+        events
+            .iter()
+            .filter(|e| sequences.contains(&e.sequence))
+            .cloned()
+            .collect()
+    }
+}

@@ -247,6 +247,21 @@ mod tests {
         }
     }
 
+    /// The memo of validated keys never turns a refusal into an acceptance: a key that failed
+    /// is refused again, also after a valid key and the same decode were memoised.
+    #[test]
+    fn the_validation_memo_only_remembers_valid_keys() {
+        let honest = SigningKey::from_seed([4; 32]).public_key();
+        let bad = mixed_order_key_bytes(&honest, 1);
+        for _ in 0..2 {
+            assert!(PublicKey::from_bytes(&bad).is_err());
+            assert_eq!(PublicKey::from_bytes(honest.as_bytes()).unwrap(), honest);
+            assert!(honest.decompress().is_some());
+        }
+        assert!(super::super::key_cache::get(&bad).is_none());
+        assert!(super::super::key_cache::get(honest.as_bytes()).is_some());
+    }
+
     #[test]
     fn non_canonical_encoding_is_rejected() {
         // y = p + 1 encodes the same point as y = 1 (the identity) but is not canonical.
