@@ -170,7 +170,7 @@ pub fn build_block<V: LedgerView + ?Sized>(
         }
         let result = rules::check_event(&Overlay::new(view, &pending), &candidate.event, &ctx);
         match result {
-            Ok(changes) => match log.append(candidate.event.record.leaf_hash()) {
+            Ok(changes) => match log.append(candidate.event.record.leaf_hash(height)) {
                 Ok(nodes) => {
                     pending.apply(changes);
                     merkle_nodes.extend(nodes);

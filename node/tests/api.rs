@@ -1071,11 +1071,12 @@ async fn inclusion_proofs_verify_against_the_certified_header() {
         assert_eq!(body["tree_size"], header.log_size);
         assert_eq!(body["leaf_index"], proof.leaf_index);
         // The client computes the leaf hash itself; the server's matches.
-        let leaf = record.leaf_hash();
+        let included_at = body["height"].as_u64().unwrap();
+        let leaf = record.leaf_hash(included_at);
         assert_eq!(body["leaf_hash"], leaf.to_hex());
         merkle::verify_inclusion(&leaf, &proof, &MerkleHash::from(header.log_root)).unwrap();
         // A proof for another leaf does not verify.
-        let other = also.leaf_hash();
+        let other = also.leaf_hash(included_at);
         if record.event_hash_id != also.event_hash_id {
             assert!(
                 merkle::verify_inclusion(&other, &proof, &MerkleHash::from(header.log_root))

@@ -309,7 +309,7 @@ fn verify_ledger(setup: &Setup, acked: &[String]) {
         let events: Vec<SignedEvent> = serde_json::from_value(block["events"].clone()).unwrap();
         for event in &events {
             event.verify(CHAIN).unwrap();
-            leaves.push(event.leaf_hash());
+            leaves.push(event.leaf_hash(h));
             *seen.entry(event.event_hash_id.to_string()).or_default() += 1;
         }
         assert_eq!(header.log_size, leaves.len() as u64, "block {h} log size");

@@ -69,6 +69,16 @@ impl Canonical for SignedEvent {
     const KIND: &'static str = "SignedEvent";
 }
 
+/// One leaf of the global event log (see [`SignedEvent::leaf_data`]).
+#[derive(Debug, Encode)]
+#[cbor(map)]
+struct LogLeaf<'a> {
+    #[n(0)]
+    height: u64,
+    #[n(1)]
+    record: &'a SignedEvent,
+}
+
 /// What the signer's signature covers. The event itself is covered through `content_hash`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 #[cbor(map)]
@@ -245,14 +255,20 @@ impl SignedEvent {
         })
     }
 
-    /// The RFC 6962 leaf data of this record in the global event log: its canonical CBOR bytes.
-    pub fn leaf_data(&self) -> Vec<u8> {
-        self.to_canonical_bytes()
+    /// The RFC 6962 leaf data of this record in the global event log, included at `height`: the
+    /// canonical CBOR of `{0: height, 1: record}`. Committing to the height makes an inclusion
+    /// proof also prove which block included the event (RFC 6962 leaves carry a timestamp for the
+    /// same reason), so a bundle's heights cannot be altered.
+    pub fn leaf_data(&self, height: u64) -> Vec<u8> {
+        codec::to_canonical_bytes(&LogLeaf {
+            height,
+            record: self,
+        })
     }
 
-    /// The RFC 6962 leaf hash of this record.
-    pub fn leaf_hash(&self) -> crate::merkle::MerkleHash {
-        crate::merkle::leaf_hash(&self.leaf_data())
+    /// The RFC 6962 leaf hash of this record included at `height`.
+    pub fn leaf_hash(&self, height: u64) -> crate::merkle::MerkleHash {
+        crate::merkle::leaf_hash(&self.leaf_data(height))
     }
 
     /// The event as a JSON value (the canonical text parsed back).

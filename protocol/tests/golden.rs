@@ -56,7 +56,14 @@ fn compute() -> BTreeMap<&'static str, String> {
         "signed_event_cbor",
         hex::encode(record.to_canonical_bytes()),
     );
-    out.insert("signed_event_leaf_hash", record.leaf_hash().to_string());
+    out.insert(
+        "signed_event_leaf_data_at_1",
+        hex::encode(record.leaf_data(1)),
+    );
+    out.insert(
+        "signed_event_leaf_hash_at_1",
+        record.leaf_hash(1).to_string(),
+    );
 
     let participants = (1..=4u8)
         .map(|i| Participant {
@@ -99,7 +106,7 @@ fn compute() -> BTreeMap<&'static str, String> {
         prev_hash: genesis.hash().0,
         time_ms: 1_740_814_200_000,
         proposer: key(1).public_key(),
-        log_root: merkle::root_from_leaves(&[record.leaf_hash()]).to_bytes(),
+        log_root: merkle::root_from_leaves(&[record.leaf_hash(1)]).to_bytes(),
         log_size: 1,
         body_hash: body.hash(),
         validators_hash: validators.hash(),

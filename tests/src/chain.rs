@@ -167,7 +167,7 @@ pub fn verify_chain_to(
                 id: event.event_hash_id,
                 source: Box::new(source),
             })?;
-            log.append(event.leaf_hash())
+            log.append(event.leaf_hash(height))
                 .map_err(|e| invalid(height, format!("the event log cannot grow: {e}")))?;
             chain.event_ids.push(event.event_hash_id);
         }

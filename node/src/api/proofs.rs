@@ -26,8 +26,10 @@ pub(super) struct InclusionQuery {
 struct InclusionView {
     event_hash_id: EventHashId,
     leaf_index: u64,
+    /// Height of the block that included the event; the leaf commits to it.
+    height: u64,
     tree_size: u64,
-    /// RFC 6962 leaf hash of the event's canonical CBOR record.
+    /// RFC 6962 leaf hash of the event's log entry (height and canonical CBOR record).
     leaf_hash: MerkleHash,
     proof: InclusionProof,
     header: BlockHeader,
@@ -57,8 +59,9 @@ pub(super) async fn inclusion(
         Ok(InclusionView {
             event_hash_id: id,
             leaf_index: proof.leaf_index,
+            height: stored.height,
             tree_size: proof.tree_size,
-            leaf_hash: stored.record.leaf_hash(),
+            leaf_hash: stored.record.leaf_hash(stored.height),
             proof,
             header: block.block.header,
             certificate: block.certificate,

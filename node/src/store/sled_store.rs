@@ -435,8 +435,9 @@ impl SledStore {
             .transpose()
     }
 
-    /// The record at Merkle leaf `leaf`: the original event or the error declaration.
-    fn record_at(&self, leaf: u64) -> Result<SignedEvent, StoreError> {
+    /// The record at Merkle leaf `leaf` (the original event or the error declaration), with
+    /// where it sits.
+    fn record_at(&self, leaf: u64) -> Result<StoredEvent, StoreError> {
         let value = self
             .read(&self.trees.leaves, &keys::u64_be(leaf))?
             .ok_or_else(|| corrupt(format!("Merkle leaf {leaf} has no event")))?;
@@ -613,7 +614,7 @@ impl LedgerStore for SledStore {
             None => 0,
         };
         let events = (start..header.log_size)
-            .map(|leaf| self.record_at(leaf))
+            .map(|leaf| self.record_at(leaf).map(|stored| stored.record))
             .collect::<Result<Vec<_>, _>>()?;
         let mut body = match self.read(&self.trees.body_extras, &keys::u64_be(height))? {
             Some(bytes) => {

@@ -307,7 +307,7 @@ fn merkle_nodes(
     let mut nodes = Vec::new();
     for record in &commit.block.body.events {
         let completed = log
-            .append(record.leaf_hash())
+            .append(record.leaf_hash(height))
             .map_err(|e| refuse(height, e))?;
         nodes.extend(completed);
     }

@@ -9,7 +9,7 @@ use provenance_protocol::merkle;
 
 use super::SledStore;
 use super::keys::corrupt;
-use crate::store::{LedgerStore, StoreError};
+use crate::store::{LedgerStore, StoreError, StoredEvent};
 
 impl SledStore {
     /// Verifies the head against itself and `genesis`:
@@ -99,10 +99,10 @@ impl SledStore {
 
     /// The record stored for leaf `leaf` hashes to the stored leaf node.
     fn verify_leaf(&self, leaf: u64) -> Result<(), StoreError> {
-        let record = self.record_at(leaf)?;
+        let StoredEvent { record, height, .. } = self.record_at(leaf)?;
         let stored = merkle::NodeStore::get(self, 0, leaf)?
             .ok_or_else(|| corrupt(format!("Merkle leaf node {leaf} is missing")))?;
-        let computed = record.leaf_hash();
+        let computed = record.leaf_hash(height);
         if stored != computed {
             return Err(corrupt(format!(
                 "Merkle leaf {leaf} is stored as {stored} but its event {} hashes to {computed}",

@@ -267,7 +267,7 @@ impl<'s> BlockBuilder<'s> {
         let nodes: Vec<CompletedNode> = self
             .records
             .iter()
-            .flat_map(|r| log.append(r.leaf_hash()).unwrap())
+            .flat_map(|r| log.append(r.leaf_hash(self.ctx.height)).unwrap())
             .collect();
         let body = BlockBody {
             events: self.records,
