@@ -8,6 +8,7 @@
 //! validator reaches the same verdict on the same input) and lets a consumer's offline verifier
 //! re-run exactly the code the validators ran.
 
+pub mod bundle;
 pub mod codec;
 pub mod crypto;
 pub mod epcis;
