@@ -48,11 +48,19 @@
 //!
 //! A request that times out (`408`) may still have been applied: submission is idempotent, so
 //! resubmitting the same events returns the same answer and stores nothing twice.
+//!
+//! Products ([`products`]): `GET /v1/products/{id}/bundle` serves a provenance bundle (JSON or
+//! CBOR) with `400 class_without_lot`, `404 not_found` (no finalised event names it),
+//! `404 no_blocks_yet` and `422 too_many_events` besides the read errors above; GS1 Digital
+//! Link paths (`/01/{gtin}/21/{serial}`, ... under any prefix) are resolved by the node itself,
+//! and a browser gets the product page (HTML, error pages too) instead of JSON.
 
 mod body;
 mod error;
 mod middleware;
 pub mod openapi;
+mod page;
+mod products;
 mod proofs;
 mod read;
 mod submit;
@@ -163,6 +171,26 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: HttpMethod::Get,
+        path: "/v1/products/{id}/bundle",
+        handler: || get(products::bundle),
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: products::RESOLVER_PATHS[0],
+        handler: || get(products::resolve),
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: products::RESOLVER_PATHS[1],
+        handler: || get(products::resolve),
+    },
+    Route {
+        method: HttpMethod::Get,
+        path: products::RESOLVER_PATHS[2],
+        handler: || get(products::resolve),
+    },
+    Route {
+        method: HttpMethod::Get,
         path: "/v1/blocks/{height}",
         handler: || get(read::block_by_height),
     },
@@ -208,15 +236,26 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// Whether `route` is one of the Digital Link resolver's: it answers browsers with HTML pages,
+/// error pages included, so it must not sit under [`middleware::json_errors`].
+fn serves_pages(route: &Route) -> bool {
+    products::RESOLVER_PATHS.contains(&route.path)
+}
+
 /// The API router over `service`, with body limit, timeout, JSON errors and request tracing.
+///
+/// The Digital Link resolver (its routes and the fallback, which resolves prefixed Digital Link
+/// paths and answers `404 not_found` for anything else) is added after the JSON-error, timeout
+/// and body-limit layers, which axum applies only to what exists when they are added: its HTML
+/// error pages must reach browsers as HTML. It applies the request timeout itself, produces its
+/// own JSON errors for API clients and never reads a body.
 pub fn router(service: NodeService, limits: ApiLimits) -> Router {
     let mut router = Router::new();
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|r| !serves_pages(r)) {
         // Same path twice (different methods) merges into one method router.
         router = router.route(route.path, (route.handler)());
     }
-    router
-        .fallback(middleware::not_found)
+    let mut router = router
         // Axum's extractors apply this limit while reading; the tower-http layer refuses a
         // declared Content-Length over the limit before reading anything.
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -228,7 +267,12 @@ pub fn router(service: NodeService, limits: ApiLimits) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             limits,
             middleware::json_errors,
-        ))
+        ));
+    for route in ROUTES.iter().filter(|r| serves_pages(r)) {
+        router = router.route(route.path, (route.handler)().fallback(products::resolve));
+    }
+    router
+        .fallback(products::resolve)
         .layer(trace_layer())
         .with_state(AppState { service, limits })
 }

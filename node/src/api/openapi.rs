@@ -23,6 +23,7 @@ pub fn document() -> Value {
             {"name": "submit", "description": "Submit signed EPCIS events."},
             {"name": "governance", "description": "Registry and validator-set changes approved by the validators."},
             {"name": "ledger", "description": "Read events, product histories and blocks."},
+            {"name": "products", "description": "Provenance bundles (a product's signed story with proofs, verifiable offline) and the GS1 Digital Link resolver with the product page."},
             {"name": "proofs", "description": "Merkle inclusion and consistency proofs."},
             {"name": "node", "description": "Node status, health and this document."}
         ],
@@ -162,6 +163,13 @@ fn paths() -> Value {
         "/v1/governance": {"post": submit_governance()},
         "/v1/events/{event_hash_id}": {"get": get_event()},
         "/v1/products/{id}/history": {"get": get_history()},
+        "/v1/products/{id}/bundle": {"get": get_bundle()},
+        "/01/{gtin}/21/{serial}": {"get": resolve_operation(
+            "resolveItem", "A serialised item (GTIN + serial)", &["Gtin", "Serial"])},
+        "/01/{gtin}/10/{lot}": {"get": resolve_operation(
+            "resolveLot", "A lot of a product (GTIN + batch/lot)", &["Gtin", "Lot"])},
+        "/00/{sscc}": {"get": resolve_operation(
+            "resolveLogisticUnit", "A logistic unit (SSCC)", &["Sscc"])},
         "/v1/blocks/{height}": {"get": get_block()},
         "/v1/blocks/by-hash/{hash}": {"get": get_block_by_hash()},
         "/v1/head": {"get": get_head()},
@@ -341,6 +349,112 @@ fn get_history() -> Value {
                 error_response("Storage failed.", &["storage_error", "internal_error"]),
             ),
         ],
+    )
+}
+
+/// Responses of a bundle: JSON (default) or CBOR.
+fn bundle_ok() -> Value {
+    json!({
+        "description": "The bundle. `Link` names the other representations and the canonical identifier.",
+        "content": {
+            "application/json": {"schema": schema_ref("ProvenanceBundle")},
+            "application/cbor": {"schema": {
+                "type": "string",
+                "contentMediaType": "application/cbor",
+                "description": "The same bundle as one canonical CBOR map (protocol SPEC §13)."
+            }}
+        }
+    })
+}
+
+/// Product errors: 400, 404, 422 and 500.
+fn product_errors(html: bool) -> Vec<(&'static str, Value)> {
+    let page = |mut response: Value| {
+        if html {
+            response["content"]["text/html"] = json!({"schema": {"type": "string"},
+                "description": "For a browser: the same error as a page."});
+        }
+        response
+    };
+    vec![
+        (
+            "400",
+            page(error_response(
+                "The identifier is malformed, or names a whole product class (a GTIN without serial or lot), or the query is malformed.",
+                &["bad_identifier", "class_without_lot", "bad_query"],
+            )),
+        ),
+        (
+            "404",
+            page(error_response(
+                "No finalised event names the product, or no block was finalised yet.",
+                &["not_found", "no_blocks_yet"],
+            )),
+        ),
+        (
+            "422",
+            page(error_response(
+                "The product's story has more events than one bundle carries (10,000).",
+                &["too_many_events"],
+            )),
+        ),
+        (
+            "500",
+            page(error_response(
+                "Storage failed.",
+                &["storage_error", "internal_error"],
+            )),
+        ),
+    ]
+}
+
+fn get_bundle() -> Value {
+    let mut responses = vec![("200", bundle_ok())];
+    responses.extend(product_errors(false));
+    operation(
+        "products",
+        "getProductBundle",
+        "A product's provenance bundle",
+        "Everything needed to verify the product's story offline, trusting only the genesis: its \
+         signed events and its ancestors' (the containers it travelled in while inside them, the \
+         transformation inputs back to raw materials) or, with `scope=downstream`, its \
+         descendants', each with an RFC 6962 inclusion proof against one finalised header, that \
+         header with its certificate, the validator-set hand-offs and governance since genesis, \
+         and the genesis. JSON by default; `Accept: application/cbor` gives the compact canonical \
+         CBOR form. Format: protocol SPEC §13.",
+        vec![param_ref("ProductId"), param_ref("Scope")],
+        responses,
+    )
+}
+
+fn resolve_operation(id: &str, summary: &str, path_parameters: &[&str]) -> Value {
+    let mut parameters: Vec<Value> = path_parameters.iter().map(|p| param_ref(p)).collect();
+    parameters.push(param_ref("LinkType"));
+    let mut responses = vec![(
+        "200",
+        json!({
+            "description": "The product in the representation asked for (`linkType`, then `Accept`; a browser, `*/*` or no `Accept` gets the page).",
+            "content": {
+                "text/html": {"schema": {"type": "string"},
+                    "description": "The product page: the node's verdict on its own bundle, the story as a timeline, certificates, sensor readings."},
+                "application/json": {"schema": schema_ref("ProvenanceBundle")},
+                "application/cbor": {"schema": {"type": "string", "contentMediaType": "application/cbor"}},
+                "application/linkset+json": {"schema": schema_ref("Linkset")}
+            }
+        }),
+    )];
+    responses.extend(product_errors(true));
+    operation(
+        "products",
+        id,
+        summary,
+        "GS1 Digital Link resolver. The same paths are served under any prefix path \
+         (`/any/prefix/01/{gtin}/21/{serial}`), and so is every other Digital Link key \
+         (e.g. `/01/{gtin}/10/{lot}/21/{serial}`); paths under `/v1/` are never resolved. The \
+         identity is the canonical `https://id.gs1.org/...` link rebuilt from the path; the \
+         upstream bundle is served. `405` answers methods other than GET and HEAD.",
+        parameters,
+        responses,
     )
 }
 
@@ -592,6 +706,48 @@ fn parameters() -> Value {
             "description": "Most events to return.",
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT, "default": DEFAULT_HISTORY_LIMIT}
         },
+        "Scope": {
+            "name": "scope",
+            "in": "query",
+            "required": false,
+            "description": "`upstream`: the product's story (containers while inside, transformation inputs back to raw materials). `downstream`: what was made from or shipped with it afterwards (for a recall).",
+            "schema": {"type": "string", "enum": ["upstream", "downstream"], "default": "upstream"}
+        },
+        "LinkType": {
+            "name": "linkType",
+            "in": "query",
+            "required": false,
+            "description": "GS1 link type; wins over `Accept`: `all` or `linkset` (the linkset), `gs1:pip` (the page), `gs1:traceability` or `gs1:epcis` (the bundle, JSON).",
+            "schema": {"type": "string"}
+        },
+        "Gtin": {
+            "name": "gtin",
+            "in": "path",
+            "required": true,
+            "description": "GTIN-8, -12, -13 or -14 (with its check digit).",
+            "schema": {"type": "string", "pattern": "^[0-9]{8,14}$"}
+        },
+        "Serial": {
+            "name": "serial",
+            "in": "path",
+            "required": true,
+            "description": "Serial number (AI 21), percent-encoded.",
+            "schema": {"type": "string"}
+        },
+        "Lot": {
+            "name": "lot",
+            "in": "path",
+            "required": true,
+            "description": "Batch or lot number (AI 10), percent-encoded.",
+            "schema": {"type": "string"}
+        },
+        "Sscc": {
+            "name": "sscc",
+            "in": "path",
+            "required": true,
+            "description": "Serial Shipping Container Code, 18 digits.",
+            "schema": {"type": "string", "pattern": "^[0-9]{18}$"}
+        },
         "Height": {
             "name": "height",
             "in": "path",
@@ -663,10 +819,79 @@ fn schemas() -> Value {
         ("InclusionProofResponse", inclusion_response_schema()),
         ("Participant", participant_schema()),
         ("Status", status_schema()),
+        ("ProvenEvent", proven_event_schema()),
+        ("ProvenanceBundle", bundle_schema()),
+        ("Linkset", linkset_schema()),
     ] {
         map.insert(name.to_owned(), schema);
     }
     Value::Object(map)
+}
+
+fn proven_event_schema() -> Value {
+    object(
+        &["record", "height", "leaf_index", "path"],
+        json!({
+            "record": schema_ref("SignedEvent"),
+            "height": uint("Height of the block that included the event (its log entry commits to it)."),
+            "leaf_index": uint("Zero-based position of its leaf in the global log."),
+            "path": {"type": "array", "items": schema_ref("Hash"), "maxItems": 64,
+                     "description": "RFC 6962 audit path to the anchor's log_root over its log_size leaves, bottom-up."}
+        }),
+    )
+}
+
+fn bundle_schema() -> Value {
+    let mut schema = object(
+        &["version", "subject", "scope", "genesis", "anchor"],
+        json!({
+            "version": {"type": "integer", "const": provenance_protocol::bundle::BUNDLE_VERSION},
+            "subject": {"type": "string", "description": "Canonical identifier: the https://id.gs1.org Digital Link, or the URI as written."},
+            "scope": {"type": "string", "enum": ["upstream", "downstream"]},
+            "genesis": {"type": "object", "description": "The network's genesis document; its hash is what a consumer pins."},
+            "handoffs": {"type": "array", "items": object(
+                &["header", "certificate", "next_validators"],
+                json!({
+                    "header": schema_ref("BlockHeader"),
+                    "certificate": schema_ref("FinalityCertificate"),
+                    "next_validators": {"type": "object", "description": "The validator set from the next height on."}
+                }))},
+            "governance": {"type": "array", "items": object(
+                &["height", "tx"],
+                json!({"height": uint("Height of the block that included it."),
+                       "tx": {"type": "object", "description": "The governance transaction with its approvals."}}))},
+            "anchor": object(&["header", "certificate"], json!({
+                "header": schema_ref("BlockHeader"),
+                "certificate": schema_ref("FinalityCertificate")
+            })),
+            "events": {"type": "array", "items": schema_ref("ProvenEvent"),
+                       "description": "The story's events in log order."}
+        }),
+    );
+    schema["description"] = json!(
+        "A provenance bundle (protocol SPEC §13): verifiable offline against the genesis. Empty lists are omitted."
+    );
+    schema
+}
+
+fn linkset_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9264 linkset, GS1 resolver style: one context whose anchor is the canonical identifier, link types as GS1 Web Vocabulary IRIs (https://gs1.org/voc/pip, defaultLink, traceability, epcis, certificationInfo). Targets are references relative to this node.",
+        "required": ["linkset"],
+        "properties": {
+            "linkset": {"type": "array", "items": {
+                "type": "object",
+                "required": ["anchor"],
+                "properties": {"anchor": {"type": "string"}},
+                "additionalProperties": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["href"],
+                    "properties": {"href": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"}}
+                }}
+            }}
+        }
+    })
 }
 
 fn hex_schema(len: usize, description: &str) -> Value {

@@ -1,11 +1,14 @@
 //! The node's core service: admission of signed events (with durable acknowledgement), blocks
 //! ([`blocks`]: building this validator's proposal, re-executing a proposed block, committing a
-//! finalised one), and the queries the API serves. The HTTP layer and the consensus engine are
-//! thin drivers of these methods; tests drive them directly.
+//! finalised one), and the queries the API serves ([`bundle`]: provenance bundles assembled
+//! from the store). The HTTP layer and the consensus engine are thin drivers of these methods;
+//! tests drive them directly.
 
 mod blocks;
+mod bundle;
 
 pub use blocks::{BlockError, CommitOutcome};
+pub use bundle::{BundleError, StoreSource};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

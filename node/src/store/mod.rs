@@ -13,7 +13,7 @@ mod sled_store;
 pub use sled_store::SledStore;
 
 use provenance_protocol::event_hash::EventHashId;
-use provenance_protocol::ledger::{Block, BlockHeader, FinalityCertificate};
+use provenance_protocol::ledger::{Block, BlockBody, BlockHeader, FinalityCertificate};
 use provenance_protocol::merkle::{CompletedNode, NodeStore};
 use provenance_protocol::record::SignedEvent;
 use provenance_protocol::rules::{EpcKey, LedgerView, ParticipantRecord, StateChange};
@@ -141,6 +141,13 @@ pub trait LedgerStore:
     fn log_size(&self) -> Result<u64, StoreError>;
     /// Event Hash ID at Merkle leaf `index`.
     fn event_at(&self, leaf_index: u64) -> Result<Option<EventHashId>, StoreError>;
+    /// The certificate that finalised the block at `height`, without rebuilding its body.
+    fn certificate(&self, height: u64) -> Result<Option<FinalityCertificate>, StoreError>;
+    /// The bodies, without their events, of every block at or below `height` that carries
+    /// anything besides events (governance transactions, evidence, the next validator set), in
+    /// increasing height. What a light client needs (hand-offs, governance) without reading
+    /// every block.
+    fn body_extras_through(&self, height: u64) -> Result<Vec<(u64, BlockBody)>, StoreError>;
 
     /// Appends acknowledged-but-unblocked events to the durable mempool under increasing keys,
     /// returning the keys. Not flushed: call [`LedgerStore::flush`] (group commit).

@@ -457,7 +457,7 @@ impl SledStore {
                 stored.leaf_index
             )));
         }
-        Ok(stored.record)
+        Ok(stored)
     }
 
     /// Up to `limit` Event Hash IDs stored as values under `prefix`, in key order.
@@ -740,6 +740,27 @@ impl LedgerStore for SledStore {
         self.read(&self.trees.leaves, &keys::u64_be(leaf_index))?
             .map(|value| keys::decode_leaf(&value, leaf_index).map(|(id, _)| id))
             .transpose()
+    }
+
+    fn certificate(&self, height: u64) -> Result<Option<FinalityCertificate>, StoreError> {
+        // The inherent reader of the same name (inherent functions take precedence).
+        SledStore::certificate(self, height)
+    }
+
+    fn body_extras_through(&self, height: u64) -> Result<Vec<(u64, BlockBody)>, StoreError> {
+        self.trees
+            .body_extras
+            .range(..=keys::u64_be(height))
+            .map(|entry| {
+                let (key, bytes) = entry.map_err(|e| self.io(e))?;
+                let at = keys::decode_u64(&key, "height of block extras")?;
+                let body =
+                    BlockBody::from_canonical_bytes(&bytes, MAX_CANONICAL_BYTES).map_err(|e| {
+                        corrupt(format!("the body extras of block {at} do not decode: {e}"))
+                    })?;
+                Ok((at, body))
+            })
+            .collect()
     }
 
     fn put_pending(&self, records: &[SignedEvent]) -> Result<Vec<u64>, StoreError> {
