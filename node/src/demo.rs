@@ -6,6 +6,12 @@
 //! commissioning, certification, shipping and receiving across three hand-overs, a
 //! transformation (roasting), aggregation onto a pallet and back, and a retail sale.
 //!
+//! It also shows what the product page can tell a consumer: the certification carries its GS1
+//! Web Vocabulary details (standard, agency, certificate number, validity), the roast declares
+//! the cold-chain limits of the roasted coffee (`prov:temperatureMin`/`prov:temperatureMax`, the
+//! project's EPCIS extension), and both shipments of the pallet carry temperature readings, all
+//! within those limits.
+//!
 //! Everything here is data and pure functions: [`journey`] builds the events for a start time,
 //! [`sign_journey`] signs them with the organisations' keys in order. Submitting them is the
 //! CLI's job.
@@ -27,6 +33,11 @@ pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis
 const FARM_NS: (&str, &str) = ("esperanza", "https://ns.fincalaesperanza.example/epcis/");
 /// The roaster's namespace for its roast master data (`ilmd`).
 const ROASTER_NS: (&str, &str) = ("nordic", "https://ns.nordicroasters.example/epcis/");
+/// The GS1 Web Vocabulary, for certification details (the EPCIS context predefines `gs1` too;
+/// declaring it keeps the event self-describing).
+const GS1_NS: (&str, &str) = ("gs1", "https://gs1.org/voc/");
+/// The project's EPCIS extension namespace (cold-chain limits).
+pub const PROV_NS: (&str, &str) = ("prov", "https://provenance.dev/ns/epcis#");
 
 /// The two 60 kg jute bags of green coffee (lot LE-2025-07), serialised under the farm's prefix.
 pub const GREEN_COFFEE_BAGS: [&str; 2] = [
@@ -47,10 +58,36 @@ const ROASTERY: &str = "urn:epc:id:sgln:0614142.00001.0";
 const HUB: &str = "urn:epc:id:sgln:0614143.00001.0";
 const STORE: &str = "urn:epc:id:sgln:0614144.00001.0";
 const TEMPERATURE_LOGGER: &str = "urn:epc:id:giai:0614142.LOGGER-7";
+const HUB_LOGGER: &str = "urn:epc:id:giai:0614143.LOGGER-12";
 const ORGANIC_CERTIFICATE: &str = "https://certificates.ecocert.example/EU-ORG-CO-2025-0042";
+/// The certificate number ([`ORGANIC_CERTIFICATE`] is where it is published).
+const ORGANIC_CERTIFICATE_ID: &str = "EU-ORG-CO-2025-0042";
+/// The standard the lot is certified against.
+pub const ORGANIC_STANDARD: &str = "EU Organic Regulation (EU) 2018/848";
+/// Cold-chain limits the roaster declares for its roasted coffee, °C.
+pub const ROASTED_COFFEE_LIMITS_CEL: (f64, f64) = (5.0, 25.0);
 
 const HOUR_MS: u64 = 3_600_000;
 const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// The roaster's warehouse log between packing and dispatch: (hours after packing, °C).
+const WAREHOUSE_READINGS: [(u64, f64); 7] = [
+    (1, 16.2),
+    (4, 17.4),
+    (7, 18.9),
+    (10, 19.3),
+    (13, 18.1),
+    (16, 16.6),
+    (19, 15.2),
+];
+/// The hub's log between receipt and dispatch: (minutes after receipt, °C).
+const HUB_READINGS: [(u64, f64); 5] = [
+    (15, 13.8),
+    (60, 14.6),
+    (120, 15.9),
+    (180, 16.4),
+    (225, 15.7),
+];
 
 /// Time from the first event to the last.
 pub const JOURNEY_SPAN_MS: u64 = 11 * DAY_MS;
@@ -120,7 +157,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(0),
             "-05:00",
-            Some(FARM_NS),
+            &[FARM_NS],
             json!({
                 "epcList": GREEN_COFFEE_BAGS,
                 "action": "ADD",
@@ -149,14 +186,21 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(DAY_MS),
             "-05:00",
-            None,
+            &[GS1_NS],
             json!({
                 "epcList": GREEN_COFFEE_BAGS,
                 "action": "OBSERVE",
                 "bizStep": "inspecting",
                 "disposition": "conformant",
                 "readPoint": {"id": FARM_WET_MILL},
-                "certificationInfo": ORGANIC_CERTIFICATE
+                "certificationInfo": ORGANIC_CERTIFICATE,
+                "gs1:certification": {
+                    "gs1:certificationStandard": ORGANIC_STANDARD,
+                    "gs1:certificationAgency": CERTIFIER,
+                    "gs1:certificationIdentification": ORGANIC_CERTIFICATE_ID,
+                    "gs1:certificationStartDate": date(t0.saturating_sub(30 * DAY_MS)),
+                    "gs1:certificationEndDate": date(t0 + 700 * DAY_MS)
+                }
             }),
         ),
     );
@@ -167,7 +211,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(2 * DAY_MS),
             "-05:00",
-            None,
+            &[],
             json!({
                 "epcList": GREEN_COFFEE_BAGS,
                 "action": "OBSERVE",
@@ -192,7 +236,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(6 * DAY_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "epcList": GREEN_COFFEE_BAGS,
                 "action": "OBSERVE",
@@ -210,7 +254,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "TransformationEvent",
             &at(7 * DAY_MS),
             "+01:00",
-            Some(ROASTER_NS),
+            &[ROASTER_NS, PROV_NS],
             json!({
                 "inputEPCList": GREEN_COFFEE_BAGS,
                 "outputEPCList": RETAIL_BAGS,
@@ -222,7 +266,10 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
                     "cbvmda:bestBeforeDate": date(t0 + 7 * DAY_MS + 365 * DAY_MS),
                     "nordic:roastDate": date(t0 + 7 * DAY_MS),
                     "nordic:roastProfile": "medium",
-                    "nordic:netWeightGrams": 250
+                    "nordic:netWeightGrams": 250,
+                    "prov:temperatureMin": ROASTED_COFFEE_LIMITS_CEL.0,
+                    "prov:temperatureMax": ROASTED_COFFEE_LIMITS_CEL.1,
+                    "prov:temperatureUom": "CEL"
                 }
             }),
         ),
@@ -234,7 +281,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "AggregationEvent",
             &at(7 * DAY_MS + 3 * HOUR_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "parentID": PALLET,
                 "childEPCs": RETAIL_BAGS,
@@ -252,7 +299,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(8 * DAY_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "epcList": [PALLET],
                 "action": "OBSERVE",
@@ -261,20 +308,28 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
                 "readPoint": {"id": ROASTERY},
                 "sourceList": [{"type": "possessing_party", "source": roaster}],
                 "destinationList": [{"type": "possessing_party", "destination": distributor}],
-                "sensorElementList": [{
-                    "sensorMetadata": {
-                        "startTime": at(7 * DAY_MS + 3 * HOUR_MS),
-                        "endTime": at(8 * DAY_MS),
-                        "deviceID": TEMPERATURE_LOGGER
+                "sensorElementList": [
+                    {
+                        "sensorMetadata": {
+                            "startTime": at(7 * DAY_MS + 3 * HOUR_MS),
+                            "endTime": at(8 * DAY_MS),
+                            "deviceID": TEMPERATURE_LOGGER
+                        },
+                        "sensorReport": [{
+                            "type": "gs1:Temperature",
+                            "minValue": 14.5,
+                            "maxValue": 19.5,
+                            "meanValue": 16.8,
+                            "uom": "CEL"
+                        }]
                     },
-                    "sensorReport": [{
-                        "type": "gs1:Temperature",
-                        "minValue": 14.5,
-                        "maxValue": 19.5,
-                        "meanValue": 16.8,
-                        "uom": "CEL"
-                    }]
-                }]
+                    readings(
+                        TEMPERATURE_LOGGER,
+                        &WAREHOUSE_READINGS.map(|(hours, celsius)| {
+                            (at(7 * DAY_MS + 3 * HOUR_MS + hours * HOUR_MS), celsius)
+                        })
+                    )
+                ]
             }),
         ),
     );
@@ -285,7 +340,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(9 * DAY_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "epcList": [PALLET],
                 "action": "OBSERVE",
@@ -298,12 +353,12 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
     );
     step(
         DISTRIBUTOR,
-        "TransEuropa ships the pallet to GreenGrocer",
+        "TransEuropa ships the pallet to GreenGrocer, with the hub's temperature log",
         event(
             "ObjectEvent",
             &at(9 * DAY_MS + 4 * HOUR_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "epcList": [PALLET],
                 "action": "OBSERVE",
@@ -311,7 +366,13 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
                 "disposition": "in_transit",
                 "readPoint": {"id": HUB},
                 "sourceList": [{"type": "possessing_party", "source": distributor}],
-                "destinationList": [{"type": "possessing_party", "destination": retailer}]
+                "destinationList": [{"type": "possessing_party", "destination": retailer}],
+                "sensorElementList": [readings(
+                    HUB_LOGGER,
+                    &HUB_READINGS.map(|(minutes, celsius)| {
+                        (at(9 * DAY_MS + minutes * 60_000), celsius)
+                    })
+                )]
             }),
         ),
     );
@@ -322,7 +383,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(10 * DAY_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "epcList": [PALLET],
                 "action": "OBSERVE",
@@ -340,7 +401,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "AggregationEvent",
             &at(10 * DAY_MS + HOUR_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "parentID": PALLET,
                 "childEPCs": RETAIL_BAGS,
@@ -359,7 +420,7 @@ pub fn journey(t0_ms: u64) -> Vec<DemoStep> {
             "ObjectEvent",
             &at(JOURNEY_SPAN_MS),
             "+01:00",
-            None,
+            &[],
             json!({
                 "epcList": [RETAIL_BAGS[0]],
                 "action": "OBSERVE",
@@ -380,6 +441,15 @@ pub fn finished_products() -> Vec<String> {
         .iter()
         .filter_map(|urn| gs1::parse_any_epc(urn).ok())
         .map(|epc| epc.index_key())
+        .collect()
+}
+
+/// The Digital Link paths (`/01/{gtin}/21/{serial}`) of the retail bags: a node serves the product
+/// page of each at `http://<api>{path}`, as a resolver would at `https://id.gs1.org{path}`.
+pub fn product_page_paths() -> Vec<String> {
+    finished_products()
+        .iter()
+        .filter_map(|url| url.strip_prefix(gs1::GS1_RESOLVER).map(str::to_owned))
         .collect()
 }
 
@@ -411,17 +481,31 @@ pub fn sign_journey(
         .collect()
 }
 
-/// An EPCIS 2.0 event of `kind` at `time` with the standard context (plus `namespace`, when the
-/// event uses one) and `fields`.
+/// A sensor element of single temperature readings (`time`, °C) from one logger.
+fn readings(device: &str, readings: &[(String, f64)]) -> Value {
+    let reports: Vec<Value> = readings
+        .iter()
+        .map(|(time, celsius)| {
+            json!({"type": "gs1:Temperature", "time": time, "value": celsius, "uom": "CEL"})
+        })
+        .collect();
+    json!({
+        "sensorMetadata": {"deviceID": device},
+        "sensorReport": reports
+    })
+}
+
+/// An EPCIS 2.0 event of `kind` at `time` with the standard context (plus the `namespaces` the
+/// event uses, one object each) and `fields`.
 fn event(
     kind: &str,
     time: &str,
     offset: &str,
-    namespace: Option<(&str, &str)>,
+    namespaces: &[(&str, &str)],
     fields: Value,
 ) -> Value {
     let mut context = vec![json!(EPCIS_CONTEXT)];
-    if let Some((prefix, iri)) = namespace {
+    for &(prefix, iri) in namespaces {
         context.push(json!({ prefix: iri }));
     }
     let mut event = json!({
@@ -595,6 +679,118 @@ mod tests {
             );
             assert!(url.contains("/21/R100"), "{url}");
         }
+    }
+
+    #[test]
+    fn every_event_is_valid_epcis() {
+        for step in journey(T0) {
+            if let Err(report) = provenance_protocol::epcis::validate_event(&step.event, "$", None)
+            {
+                panic!("{}: {report:?}", step.description);
+            }
+        }
+    }
+
+    #[test]
+    fn the_certification_carries_its_gs1_details() {
+        let steps = journey(T0);
+        let certification = &steps[1].event;
+        assert_eq!(certification["certificationInfo"], ORGANIC_CERTIFICATE);
+        assert!(
+            certification["@context"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"gs1": "https://gs1.org/voc/"})),
+            "gs1 is declared"
+        );
+        let details = &certification["gs1:certification"];
+        assert_eq!(details["gs1:certificationStandard"], ORGANIC_STANDARD);
+        assert_eq!(details["gs1:certificationAgency"], CERTIFIER);
+        assert_eq!(
+            details["gs1:certificationIdentification"],
+            ORGANIC_CERTIFICATE_ID
+        );
+        assert!(ORGANIC_CERTIFICATE.ends_with(ORGANIC_CERTIFICATE_ID));
+        // Valid from before the inspection until long after the sale.
+        assert_eq!(details["gs1:certificationStartDate"], "2024-12-02");
+        assert_eq!(details["gs1:certificationEndDate"], "2026-12-02");
+    }
+
+    /// The roast declares the limits, and the pallet's readings (which the limits cover: the
+    /// pallet contains the roasted bags) give the chart its shape without leaving them.
+    #[test]
+    fn the_roast_declares_limits_that_every_reading_respects() {
+        let steps = journey(T0);
+        let roast = &steps[4].event;
+        assert!(
+            roast["@context"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({PROV_NS.0: PROV_NS.1}))
+        );
+        let (min, max) = ROASTED_COFFEE_LIMITS_CEL;
+        assert_eq!(roast["ilmd"]["prov:temperatureMin"], min);
+        assert_eq!(roast["ilmd"]["prov:temperatureMax"], max);
+        assert_eq!(roast["ilmd"]["prov:temperatureUom"], "CEL");
+
+        let mut single = 0;
+        for (number, step) in steps.iter().enumerate() {
+            let Some(elements) = step.event["sensorElementList"].as_array() else {
+                continue;
+            };
+            assert!(
+                number > 4,
+                "readings before the roast: {}",
+                step.description
+            );
+            assert_eq!(
+                step.event["epcList"],
+                json!([PALLET]),
+                "{}",
+                step.description
+            );
+            let event_time = provenance_protocol::epcis::Timestamp::parse(
+                step.event["eventTime"].as_str().unwrap(),
+            )
+            .unwrap()
+            .datetime();
+            for report in elements
+                .iter()
+                .flat_map(|e| e["sensorReport"].as_array().unwrap())
+            {
+                assert_eq!(report["type"], "gs1:Temperature");
+                assert_eq!(report["uom"], "CEL");
+                for key in ["value", "minValue", "maxValue", "meanValue"] {
+                    if let Some(v) = report[key].as_f64() {
+                        assert!(
+                            (min..=max).contains(&v),
+                            "{key} {v} in {}",
+                            step.description
+                        );
+                    }
+                }
+                if let Some(time) = report["time"].as_str() {
+                    single += 1;
+                    let time = provenance_protocol::epcis::Timestamp::parse(time)
+                        .unwrap()
+                        .datetime();
+                    assert!(time < event_time, "a reading after its event");
+                }
+            }
+        }
+        assert_eq!(single, WAREHOUSE_READINGS.len() + HUB_READINGS.len());
+    }
+
+    #[test]
+    fn product_pages_are_at_digital_link_paths() {
+        assert_eq!(
+            product_page_paths(),
+            [
+                "/01/00614142045210/21/R1001",
+                "/01/00614142045210/21/R1002",
+                "/01/00614142045210/21/R1003"
+            ]
+        );
     }
 
     #[test]

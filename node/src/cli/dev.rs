@@ -218,15 +218,22 @@ impl DemoReport {
         for product in &self.products {
             writeln!(out, "  {product}")?;
         }
-        // `provenance verify` (offline verification against the genesis) arrives with the
-        // consumer-verification issue; until then, point at what works today: the history the
-        // node serves, and the genesis a verifier will pin.
-        writeln!(out, "\nRead a product's recorded history:")?;
+        writeln!(
+            out,
+            "\nOpen a product's page (its story, verified by this node) in a browser:"
+        )?;
+        for product in &self.products {
+            writeln!(out, "  http://{api}{}", digital_link_path(product))?;
+        }
+        writeln!(
+            out,
+            "\nVerify a product yourself, trusting only the genesis:"
+        )?;
         for product in &self.products {
             writeln!(
                 out,
-                "  curl -s http://{api}/v1/products/{}/history",
-                encode_segment(product)
+                "  provenance verify {product} --node http://{api} --genesis {}",
+                genesis.display()
             )?;
         }
         writeln!(
@@ -236,6 +243,14 @@ impl DemoReport {
         )?;
         Ok(())
     }
+}
+
+/// The path of a Digital Link (`/01/.../21/...`), which the node's resolver serves under its own
+/// address; the text unchanged when it has no scheme and host.
+fn digital_link_path(link: &str) -> &str {
+    link.split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|slash| &rest[slash..]))
+        .unwrap_or(link)
 }
 
 /// `path` made absolute for printing (unchanged if that fails), so commands can be pasted
@@ -316,11 +331,17 @@ mod tests {
             .print(&mut printed, addr, &network.genesis_path)
             .unwrap();
         let printed = String::from_utf8(printed).unwrap();
+        let product = &demo::finished_products()[0];
         assert!(
             printed.contains(&format!(
-                "curl -s http://{addr}/v1/products/{}/history",
-                encode_segment(&demo::finished_products()[0])
+                "provenance verify {product} --node http://{addr} --genesis {}",
+                network.genesis_path.display()
             )),
+            "{printed}"
+        );
+        let path = product.strip_prefix("https://id.gs1.org").unwrap();
+        assert!(
+            printed.contains(&format!("http://{addr}{path}\n")),
             "{printed}"
         );
     }
