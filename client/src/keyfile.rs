@@ -213,6 +213,41 @@ pub fn generate_key_file(path: &Path) -> Result<SigningKey, KeyFileError> {
     Ok(key)
 }
 
+/// Like [`generate_key_file`], but replaces whatever key file exists at `path`.
+///
+/// The new key is written to a temporary file beside it (mode 0600 from creation) and renamed
+/// over `path`, so at every instant `path` holds either the old key or the complete new one.
+/// Replacing a key abandons the identity the old one signs for; the CLI only does it when told
+/// (`--force`).
+pub fn replace_key_file(path: &Path) -> Result<SigningKey, KeyFileError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
+    // A leftover from a crashed run of this same process id is ours to remove.
+    let _ = std::fs::remove_file(&temp);
+    let key = generate_key_file(&temp).map_err(|error| match error {
+        KeyFileError::Write { source, .. } => KeyFileError::Write {
+            path: path.to_owned(),
+            source,
+        },
+        other => other,
+    })?;
+    if let Err(source) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(KeyFileError::Write {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    sync_parent_directory(path).map_err(|source| KeyFileError::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(key)
+}
+
 /// Makes the directory entry of a newly created file durable.
 #[cfg(unix)]
 fn sync_parent_directory(path: &Path) -> io::Result<()> {
@@ -408,5 +443,26 @@ mod tests {
     fn relative_path_in_current_directory_syncs_parent() {
         // `Path::parent` of a bare file name is empty; syncing must fall back to ".".
         assert!(sync_parent_directory(Path::new("Cargo.toml")).is_ok());
+    }
+
+    #[test]
+    fn replacing_swaps_in_a_new_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.key");
+        let old = generate_key_file(&path).unwrap();
+        let new = replace_key_file(&path).unwrap();
+        assert_ne!(old.public_key(), new.public_key());
+        assert_eq!(load_key_file(&path).unwrap().public_key(), new.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, 0o600);
+        }
+        let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(entries.len(), 1, "no temporary file left");
+        // Replacing also works when nothing exists yet.
+        let fresh = dir.path().join("fresh.key");
+        assert!(replace_key_file(&fresh).is_ok());
     }
 }

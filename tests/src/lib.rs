@@ -19,6 +19,10 @@
 //! - [`peer`]: [`InProcessPeer`], a libp2p peer in the test process built from the node's own
 //!   network code, for participants the test scripts: a Byzantine stand-in for a validator, an
 //!   intruder, an observer.
+//! - [`consumer`]: a `provenance-node dev --demo` process and the `provenance` CLI binary run
+//!   against it, for end-to-end verification, tampering and recall tests.
+//! - [`browser`]: headless Debian `chromium` (DOM dumps and screenshots) against the node's
+//!   product pages.
 //!
 //! The nodes under test always run as processes of the `provenance-node` binary: the harness
 //! talks to them over their config files, HTTP API and sockets, like an operator would. Only
@@ -26,8 +30,10 @@
 
 use std::path::PathBuf;
 
+pub mod browser;
 pub mod chain;
 pub mod client;
+pub mod consumer;
 pub mod events;
 pub mod identity;
 pub mod load;

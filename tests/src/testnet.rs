@@ -344,7 +344,16 @@ fn toml_duration(d: Duration) -> String {
 /// # Panics
 /// If there is none; the message says how to build it.
 pub fn node_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os(NODE_BIN_ENV) {
+    workspace_binary("provenance-node", "provenance-node", NODE_BIN_ENV)
+}
+
+/// A binary of the workspace: `$<env>`, or the one cargo built into the target directory of this
+/// test executable (`target/<profile>/deps/<test>` → `target/<profile>/<name>`).
+///
+/// # Panics
+/// If there is none; the message says how to build it (`cargo build -p <package>`).
+pub fn workspace_binary(name: &str, package: &str, env: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe()
@@ -353,10 +362,10 @@ pub fn node_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .unwrap_or(Path::new("."));
-    let binary = profile_dir.join(format!("provenance-node{}", std::env::consts::EXE_SUFFIX));
+    let binary = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.is_file(),
-        "provenance-node binary not found at {}; run `cargo build -p provenance-node` (cargo test --workspace builds it), or set {NODE_BIN_ENV}",
+        "{name} binary not found at {}; run `cargo build -p {package}` (cargo test --workspace builds it), or set {env}",
         binary.display()
     );
     binary
