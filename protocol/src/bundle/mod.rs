@@ -127,8 +127,8 @@ pub struct ProvenEvent {
     /// The signed event exactly as the ledger holds it.
     #[n(0)]
     pub record: SignedEvent,
-    /// Height of the block that included it (as reported by the node; see SPEC §13 for what the
-    /// verifier can and cannot check about it).
+    /// Height of the block that included it; the log leaf commits to it (SPEC §6), so the
+    /// inclusion proof proves it.
     #[n(1)]
     pub height: u64,
     /// Zero-based position of its leaf in the global log.

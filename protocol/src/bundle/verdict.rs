@@ -255,7 +255,7 @@ pub struct Verdict {
     pub story: Story,
     pub failures: Vec<Failure>,
     /// What the verifier could not check, for people to weigh (e.g. that a node may have
-    /// withheld events; that block heights are as reported).
+    /// withheld events).
     pub notes: Vec<String>,
 }
 

@@ -653,7 +653,6 @@ impl<'b> Run<'b> {
         };
         let mut notes = vec![
             "Completeness cannot be proven: a node could leave events out of a bundle. Gaps inside the story fail the custody rules; events after the anchor (a later recall, say) are not covered, so check the anchor's date.".to_owned(),
-            "Each event's block height is as the node reported it, checked only against the log sizes of the certified headers; its inclusion in the log is proven.".to_owned(),
         ];
         if bundle.scope == super::Scope::Upstream && anchor.is_some() {
             notes.push(format!(
