@@ -78,6 +78,9 @@ pub struct ApiFailure {
     pub index: Option<usize>,
     /// For a failed submission batch: events accepted (durably) before it.
     pub accepted: Vec<EventHashId>,
+    /// For `sequence_gap` / `sequence_replayed`: the sequence the signer's next event must carry
+    /// (absent from nodes older than this client).
+    pub expected_sequence: Option<u64>,
 }
 
 impl HttpError {
@@ -143,6 +146,7 @@ struct ErrorDetail {
     code: String,
     message: String,
     index: Option<usize>,
+    expected_sequence: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -412,6 +416,7 @@ fn api_error(method: &'static str, url: &str, answer: &Answer) -> HttpError {
             message: body.error.message,
             index: body.error.index,
             accepted: body.accepted,
+            expected_sequence: body.error.expected_sequence,
         },
         Err(_) => ApiFailure {
             method,
@@ -424,6 +429,7 @@ fn api_error(method: &'static str, url: &str, answer: &Answer) -> HttpError {
             ),
             index: None,
             accepted: Vec::new(),
+            expected_sequence: None,
         },
     };
     HttpError::Api(Box::new(failure))

@@ -171,6 +171,7 @@ impl<'a> Submitter<'a> {
                         message,
                         index,
                         accepted,
+                        expected_sequence,
                         ..
                     } = *failure;
                     let index = index.unwrap_or_default();
@@ -191,12 +192,15 @@ impl<'a> Submitter<'a> {
                     let failed_seq = sequences[accepted_count];
                     match code.as_str() {
                         "sequence_gap" => {
-                            let expected = number_after(&message, "next expected is ")
+                            let expected = expected_sequence
+                                .or_else(|| number_after(&message, "next expected is "))
                                 .ok_or_else(|| unreadable(&code, &message))?;
                             self.journal.resync(expected);
                         }
                         "sequence_replayed" => {
-                            let last = number_after(&message, "last accepted is ")
+                            let last = expected_sequence
+                                .map(|next| next.saturating_sub(1))
+                                .or_else(|| number_after(&message, "last accepted is "))
                                 .ok_or_else(|| unreadable(&code, &message))?;
                             // Unconfirmed assignments of this batch may collide with the
                             // ledger's; they are re-signed (an event this signer already
@@ -275,7 +279,8 @@ fn unreadable(code: &str, message: &str) -> SubmitError {
     }
 }
 
-/// The decimal number right after `marker` in `text`.
+/// The decimal number right after `marker` in `text`: how the sequence is recovered from a node
+/// that predates the structured `expected_sequence`.
 fn number_after(text: &str, marker: &str) -> Option<u64> {
     let start = text.find(marker)? + marker.len();
     let digits: String = text[start..]
@@ -341,7 +346,11 @@ mod tests {
                 continue;
             }
             let fail = |code: &str, message: String, accepted: &[EventHashId]| {
-                let body = json!({"error": {"code": code, "message": message, "index": index}, "accepted": accepted});
+                let last = ledger.prior + ledger.records.len() as u64;
+                let mut body = json!({"error": {"code": code, "message": message, "index": index}, "accepted": accepted});
+                if code.starts_with("sequence_") {
+                    body["error"]["expected_sequence"] = json!(last + 1);
+                }
                 (422, "application/json", body.to_string().into_bytes())
             };
             if ledger.reject_index == Some(ledger.records.len()) {

@@ -572,10 +572,13 @@ async fn replayed_and_skipped_sequences_are_refused() {
         (reply.status, reply.code().as_str()),
         (422, "sequence_replayed")
     );
+    // The next sequence to use, for clients to resynchronise without parsing the message.
+    assert_eq!(reply.json()["error"]["expected_sequence"], 2);
 
     let gap = signer.sign_at("Farm", 3, &commission(&[&farm_item("2")], 1));
     let reply = node.submit(&[&gap]).await;
     assert_eq!((reply.status, reply.code().as_str()), (422, "sequence_gap"));
+    assert_eq!(reply.json()["error"]["expected_sequence"], 2);
 }
 
 #[tokio::test]

@@ -288,6 +288,9 @@ pub(crate) fn submit_status(code: &str) -> StatusCode {
 struct BatchFailure {
     index: usize,
     accepted: Vec<EventHashId>,
+    /// For `sequence_gap` / `sequence_replayed`: the sequence number the signer's next event
+    /// must carry, so a client resynchronises without parsing the message.
+    expected_sequence: Option<u64>,
 }
 
 /// An error answer: status, stable code, human message, and for submissions the batch position.
@@ -422,7 +425,18 @@ impl ApiError {
             other => other.to_string(),
         };
         let mut api = Self::new(status, code, message);
-        api.extra.batch = Some(BatchFailure { index, accepted });
+        let expected_sequence = match error {
+            SubmitError::Rule(RuleViolation::SequenceGap { expected, .. }) => Some(*expected),
+            SubmitError::Rule(RuleViolation::SequenceReplayed { last, .. }) => {
+                Some(last.saturating_add(1))
+            }
+            _ => None,
+        };
+        api.extra.batch = Some(BatchFailure {
+            index,
+            accepted,
+            expected_sequence,
+        });
         api.extra.retry_after = match error {
             SubmitError::Rule(RuleViolation::FromTheFuture {
                 event_time_ms,
@@ -465,6 +479,8 @@ struct ErrorDetail<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_sequence: Option<u64>,
 }
 
 impl IntoResponse for ApiError {
@@ -474,6 +490,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
                 index: self.extra.batch.as_ref().map(|b| b.index),
+                expected_sequence: self.extra.batch.as_ref().and_then(|b| b.expected_sequence),
             },
             accepted: self.extra.batch.as_ref().map(|b| b.accepted.as_slice()),
         };

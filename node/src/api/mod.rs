@@ -21,7 +21,8 @@
 //! `code` is stable snake_case for programs; `message` is for a person. `index` (the position in
 //! the batch of the event that failed) and `accepted` (events of the batch accepted, durably,
 //! before it) appear only on submission failures: a batch is processed in order and stops at the
-//! first failure, so a client resubmits from `index` after fixing that event.
+//! first failure, so a client resubmits from `index` after fixing that event. `sequence_gap` and
+//! `sequence_replayed` also carry `expected_sequence`, the number the signer's next event needs.
 //!
 //! Submission error status codes (the machine-readable table is [`SUBMIT_ERRORS`]):
 //!

@@ -983,7 +983,8 @@ fn error_schema() -> Value {
             "error": object(&["code", "message"], json!({
                 "code": {"type": "string", "pattern": "^[a-z_]+$", "description": "Stable machine-readable code."},
                 "message": {"type": "string", "description": "What is wrong, for a person."},
-                "index": {"type": "integer", "minimum": 0, "description": "Submissions only: position in the batch of the event that failed."}
+                "index": {"type": "integer", "minimum": 0, "description": "Submissions only: position in the batch of the event that failed."},
+                "expected_sequence": {"type": "integer", "minimum": 1, "description": "sequence_gap and sequence_replayed only: the sequence number the signer's next event must carry."}
             })),
             "accepted": {
                 "type": "array",
