@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use provenance_protocol::bundle::ProvenanceBundle;
 use provenance_protocol::event_hash::EventHashId;
 use provenance_protocol::evidence::Equivocation;
 use provenance_protocol::governance::GovernanceTx;
@@ -295,6 +296,13 @@ impl NodeClient {
     /// `GET /v1/events/{id}`; `None` if the event is not (yet) in the ledger.
     pub fn event(&self, id: &EventHashId) -> Result<Option<LedgerEvent>, RequestError> {
         self.get_json(&format!("/v1/events/{}", hex::encode(id.as_bytes())))
+    }
+
+    /// `GET /v1/products/{id}/bundle` (JSON) for an EPC URN (no escaping needed in a path).
+    pub fn bundle(&self, epc_urn: &str) -> Result<ProvenanceBundle, RequestError> {
+        let path = format!("/v1/products/{epc_urn}/bundle");
+        self.get_json(&path)?
+            .ok_or_else(|| self.absent_error(&path))
     }
 
     fn absent_error(&self, path: &str) -> RequestError {

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use provenance_protocol::bundle::{TrustRoot, VerdictStatus, VerifyOptions, verify};
 use provenance_protocol::crypto::PublicKey;
 use provenance_protocol::governance::{GovernanceAction, GovernanceProposal, GovernanceTx};
 use provenance_protocol::ledger::ValidatorSet;
@@ -262,6 +263,7 @@ fn a_validator_added_by_governance_votes_from_the_effective_height() {
         (included, effective, first_without_victim, late_ids)
     });
     let (included, effective, first_without_victim, late_ids) = outcome;
+    let late_id = late_ids[0];
     acked.extend(load_acked);
     acked.extend(late_ids);
 
@@ -315,4 +317,48 @@ fn a_validator_added_by_governance_votes_from_the_effective_height() {
             );
         }
     }
+
+    // A consumer's bundle for an event finalised after the hand-off: trusting only the genesis
+    // hash, the verifier walks from the genesis set through the certified hand-off to the set
+    // that certifies the anchor, and rebuilds the registry from the governance transaction.
+    let late = net
+        .client(CANDIDATE)
+        .event(&late_id)
+        .unwrap()
+        .expect("the late event is final");
+    let epc = late.event.event_json().unwrap()["epcList"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bundle = net
+        .client(CANDIDATE)
+        .bundle(&epc)
+        .expect("a bundle of the late event's product");
+    assert_eq!(bundle.handoffs.len(), 1, "one hand-off since genesis");
+    assert_eq!(bundle.handoffs[0].header.height, effective - 1);
+    assert_eq!(bundle.handoffs[0].next_validators, *new_set);
+    assert_eq!(bundle.governance.len(), 1);
+    assert_eq!(bundle.governance[0].height, included);
+    let options = VerifyOptions {
+        expected_subject: Some(epc),
+        ..VerifyOptions::default()
+    };
+    let verdict = verify(
+        &bundle,
+        &TrustRoot::PinnedHash(net.genesis().hash()),
+        &options,
+    );
+    assert_eq!(
+        verdict.status,
+        VerdictStatus::Verified,
+        "{:#?}",
+        verdict.failures
+    );
+    assert!(verdict.anchor.expect("anchor").height >= first_without_victim);
+    // Without the hand-off, the anchor's certificate names a set the genesis never reached.
+    let mut cut = bundle;
+    cut.handoffs.clear();
+    let verdict = verify(&cut, &TrustRoot::PinnedHash(net.genesis().hash()), &options);
+    assert_eq!(verdict.status, VerdictStatus::Failed);
+    assert_eq!(verdict.failures[0].code, "bad_certificate");
 }

@@ -651,15 +651,10 @@ impl<'b> Run<'b> {
             ),
             (VerdictStatus::Verified, None) => "VERIFIED".to_owned(),
         };
-        let mut notes = vec![
+        // The genesis and chain are fields of the verdict; notes are only what was not checked.
+        let notes = vec![
             "Completeness cannot be proven: a node could leave events out of a bundle. Gaps inside the story fail the custody rules; events after the anchor (a later recall, say) are not covered, so check the anchor's date.".to_owned(),
         ];
-        if bundle.scope == super::Scope::Upstream && anchor.is_some() {
-            notes.push(format!(
-                "Verified against genesis {genesis_hash} of chain {:?}.",
-                bundle.genesis.chain_id
-            ));
-        }
         Verdict {
             status,
             summary,
