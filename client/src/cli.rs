@@ -149,6 +149,11 @@ pub struct VerifyArgs {
     /// Print the verdict as JSON (the stable schema) and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also fetch the bundle from this node (repeatable) and fail if it proves an event of the
+    /// story, final before the verified bundle's anchor, that the verified bundle left out.
+    /// One honest node among those asked is enough to expose a withheld event.
+    #[arg(long = "cross-check", value_name = "URL")]
+    pub cross_check: Vec<String>,
 }
 
 /// `--format` of a saved bundle.

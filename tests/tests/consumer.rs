@@ -491,6 +491,50 @@ fn a_recall_makes_the_bag_unsafe_and_older_bundles_stale() {
         "--no-remember",
     ])
     .expect(0);
+
+    // A node that withholds the recall but anchors after it serves a bundle that verifies on
+    // its own (completeness cannot be proven); asking a second node exposes the omission.
+    let fresh = node.dir().join("fresh.json");
+    cli.run([
+        "bundle",
+        &bag,
+        "--node",
+        &node.url,
+        "-o",
+        fresh.to_str().unwrap(),
+    ])
+    .expect(0);
+    let mut withheld = read_json(&fresh);
+    let recall_event = withheld["events"].as_array_mut().unwrap().pop().unwrap();
+    assert!(
+        recall_event["record"]["event"]
+            .to_string()
+            .contains("recalled"),
+        "the newest event of the story is the recall"
+    );
+    let withheld_path = node.dir().join("withheld.json");
+    write_json(&withheld_path, &withheld);
+    let alone = [
+        "verify",
+        "--bundle",
+        withheld_path.to_str().unwrap(),
+        "--genesis",
+        genesis,
+        "--no-remember",
+    ];
+    cli.run(alone).expect(0);
+    let crossed = cli
+        .run(
+            alone
+                .into_iter()
+                .chain(["--cross-check", node.url.as_str()]),
+        )
+        .expect(1);
+    assert!(
+        crossed.stdout.contains("omitted_event") && crossed.stdout.contains("withheld"),
+        "{}",
+        crossed.stdout
+    );
 }
 
 #[test]

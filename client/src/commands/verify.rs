@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use provenance_protocol::bundle::verdict::{Failure, Site};
 use provenance_protocol::bundle::{
     BundleFormatError, MAX_BUNDLE_BYTES, ProvenanceBundle, Scope, Subject, Verdict, VerdictStatus,
-    VerifyOptions,
+    VerifyOptions, compare,
 };
 
 use crate::cli::{BundleArgs, BundleFormat, Context, FreshnessArgs, TrustArgs, VerifyArgs, warn};
@@ -267,9 +267,63 @@ pub fn verify(
         id: args.id.clone(),
         scope,
     };
-    let verdict = check(context, &bundle, &trust, &request, &args.freshness, err)?;
+    let mut verdict = check(context, &bundle, &trust, &request, &args.freshness, err)?;
+    for url in &args.cross_check {
+        cross_check(&mut verdict, &bundle, &trust, &request, url, err)?;
+    }
     ignore_broken_pipe(print_verdict(out, &verdict, args.json))?;
     Ok(verdict.exit_code())
+}
+
+/// Fetches the same story from the node at `url`, verifies it against the same trust root, and
+/// fails `verdict` for every event of the story it proves that `bundle` withheld
+/// ([`provenance_protocol::bundle::compare`]). A node that cannot answer, or whose bundle does not
+/// verify, proves nothing either way: that is a warning, not a failure.
+fn cross_check(
+    verdict: &mut Verdict,
+    bundle: &ProvenanceBundle,
+    trust: &Trust,
+    request: &Request,
+    url: &str,
+    err: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let client = NodeClient::new(url)?;
+    let other = match fetch_bundle(&client, &bundle.subject, bundle.scope) {
+        Ok(other) => other,
+        Err(problem) => {
+            warn(err, format!("cross-check with {url} skipped: {problem}"));
+            return Ok(());
+        }
+    };
+    let options = VerifyOptions {
+        now_ms: Some(now_ms()),
+        expected_subject: request.id.clone().or_else(|| Some(bundle.subject.clone())),
+        expected_scope: Some(bundle.scope),
+        ..VerifyOptions::default()
+    };
+    let other_verdict = provenance_protocol::bundle::verify(&other, &trust.root, &options);
+    if other_verdict.status == VerdictStatus::Failed {
+        warn(
+            err,
+            format!(
+                "cross-check with {url} skipped: its bundle does not verify ({})",
+                other_verdict.summary
+            ),
+        );
+        return Ok(());
+    }
+    for omission in compare::omissions(bundle, &other) {
+        fail(
+            verdict,
+            "omitted_event",
+            format!(
+                "{url} proves event {} final at block {} (leaf {}), before this bundle's anchor, but this bundle leaves it out: the node that served it withheld part of the story",
+                omission.event_hash_id, omission.height, omission.leaf_index
+            ),
+            Site::Story,
+        );
+    }
+    Ok(())
 }
 
 /// `provenance bundle`.

@@ -28,6 +28,7 @@
 pub mod assemble;
 pub mod claims;
 pub mod closure;
+pub mod compare;
 mod subject;
 pub mod verdict;
 pub mod verify;
