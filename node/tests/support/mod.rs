@@ -1,5 +1,7 @@
 //! Helpers shared by the node's integration tests.
 
+pub mod http;
+
 use provenance_node::service::{BlockError, CommitOutcome, NodeService};
 use provenance_protocol::crypto::SigningKey;
 use provenance_protocol::governance::GovernanceTx;
