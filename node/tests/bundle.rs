@@ -380,6 +380,8 @@ async fn the_resolver_negotiates_json_cbor_linkset_and_the_page_under_any_prefix
         assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
         assert!(html.contains("Verified"), "the page shows the verdict");
         assert!(!html.contains("<script"), "no scripts");
+        // The independent check names this node as the request reached it (`Host: test`).
+        assert!(html.contains("--node http://test --genesis"), "{html}");
     }
 
     // Only GET and HEAD.

@@ -685,6 +685,23 @@ mod tests {
     const RESOLVER: [Representation; 4] = [Html, Json, Linkset, Cbor];
 
     #[test]
+    fn only_a_plain_host_names_the_node_on_the_page() {
+        let with_host = |host: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+            node_url(&headers)
+        };
+        assert_eq!(
+            with_host("node.example:8080").as_deref(),
+            Some("http://node.example:8080")
+        );
+        assert_eq!(with_host("[::1]:80").as_deref(), Some("http://[::1]:80"));
+        assert_eq!(with_host("evil\"><script>"), None);
+        assert_eq!(with_host("a b"), None);
+        assert_eq!(node_url(&HeaderMap::new()), None);
+    }
+
+    #[test]
     fn accept_headers_pick_the_representation_by_quality_then_specificity() {
         let cases: &[(Option<&str>, Option<Representation>)] = &[
             (None, None),

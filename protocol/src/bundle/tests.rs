@@ -199,6 +199,12 @@ fn a_claimed_height_is_proven_by_the_leaf() {
     let verdict = check(&ledger, &bundle);
     assert_failed(&verdict, "bad_inclusion_proof");
     assert_eq!(event_site(&verdict, "bad_inclusion_proof"), 3);
+    // A height beyond the anchor is named as such, before the proof is even tried.
+    let mut bundle = bundle_of(&ledger, R1, &R1_STORY);
+    bundle.events[11].height = 99;
+    let verdict = check(&ledger, &bundle);
+    assert_failed(&verdict, "bad_height");
+    assert_eq!(event_site(&verdict, "bad_height"), 11);
 }
 
 #[test]
